@@ -1,0 +1,57 @@
+"""Exports a TF checkpoint with Google BERT's variable names to a Hugging Face `transformers` directory.
+
+Example:
+  python export_hf.py --init_checkpoint=out/pretrain/model.ckpt-100000 \
+    --bert_config_file=configs/bert_config_base.json --vocab_file=vocab/zh_vocab.txt \
+    --output_dir=out/hf_model --head=pretraining
+
+The directory loads with transformers.AutoModel / BertForPreTraining / BertForSequenceClassification /
+BertForQuestionAnswering.from_pretrained and AutoTokenizer.from_pretrained; with --sentence_pooling=mean also
+with sentence_transformers.SentenceTransformer. Torch is not needed for the export.
+"""
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from bert import hf_interop
+from bert.errors import UsageError
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("init_checkpoint", None, "TF checkpoint prefix (or a directory with a `checkpoint` file).")
+flags.DEFINE_string("bert_config_file", None, "bert_config.json of the checkpoint.")
+flags.DEFINE_string("vocab_file", None, "vocab.txt of the checkpoint (copied into the output).")
+flags.DEFINE_string("output_dir", None, "Hugging Face model directory to write.")
+flags.DEFINE_enum("head", "auto", ("auto",) + hf_interop.HEADS,
+                  "Which model to export: none (BertModel), pretraining (BertForPreTraining), classifier "
+                  "(BertForSequenceClassification, run_classifier.py checkpoints), squad "
+                  "(BertForQuestionAnswering, run_squad.py checkpoints); auto picks it from the variables.")
+flags.DEFINE_bool("do_lower_case", True, "Written to tokenizer_config.json; use the value the model was trained with.")
+flags.DEFINE_list("label_names", None,
+                  "Classifier head: label names in label-id order (run_classifier.py's label list) for id2label.")
+flags.DEFINE_enum("sentence_pooling", "none", hf_interop.SENTENCE_POOLING_MODES,
+                  "Also write sentence-transformers module files with this pooling (mean or cls).")
+
+for _name in ("init_checkpoint", "bert_config_file", "vocab_file", "output_dir"):
+  flags.mark_flag_as_required(_name)
+
+
+def main(_):
+  logging.set_verbosity(logging.INFO)
+  try:
+    summary = hf_interop.export_hf(FLAGS.init_checkpoint, FLAGS.bert_config_file, FLAGS.vocab_file,
+                                   FLAGS.output_dir, head=FLAGS.head, do_lower_case=FLAGS.do_lower_case,
+                                   label_names=FLAGS.label_names, sentence_pooling=FLAGS.sentence_pooling)
+  except UsageError as e:
+    sys.exit("error: %s" % e)
+  if summary.left_out:
+    logging.info("left out %d checkpoint variables (optimizer slots, step counters, other heads), e.g. %s",
+                 len(summary.left_out), ", ".join(summary.left_out[:5]))
+  logging.info("wrote %s (%s, %d tensors) to %s", summary.architecture, summary.head, summary.num_tensors,
+               FLAGS.output_dir)
+
+
+if __name__ == "__main__":
+  app.run(main)
