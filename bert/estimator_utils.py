@@ -1,0 +1,414 @@
+"""Estimator plumbing shared by the training scripts: run options, TPUEstimator construction, the train op,
+checkpoint initialisation (with vocabulary extension), run metadata and training-progress logging.
+
+Every script builds its estimator the same way:
+
+    options = common_flags.run_options_from_flags(FLAGS)
+    estimator = estimator_utils.build_estimator(model_fn, options, FLAGS.output_dir, FLAGS.train_batch_size)
+
+and inside its model_fn uses `build_train_op`, `init_from_checkpoint` and `training_host_call`.
+On TPU the estimator runs on the TPU resolved by name; on CPU/GPU the same TPUEstimator runs with
+use_tpu=False (and a tf.distribute strategy for several GPUs or workers, from `bert.distribution`).
+"""
+import dataclasses
+import json
+import os
+import sys
+import uuid
+
+import tensorflow as tf
+from absl import logging
+
+from bert.errors import UsageError
+
+# Checkpoint variables whose first dimension is the vocabulary: a checkpoint with fewer rows can seed a model
+# with a larger vocabulary (continued pretraining with added tokens).
+VOCAB_ROW_VARIABLES = ("bert/embeddings/word_embeddings", "cls/predictions/output_bias")
+
+
+@dataclasses.dataclass
+class RunOptions:
+  """How and where to run: TPU/GPU/CPU placement, loop sizes, precision, optimizer, logging.
+
+  Built from flags by `bert.common_flags.run_options_from_flags`; tests build it directly.
+  """
+  use_tpu: bool = False
+  tpu_name: str = None
+  tpu_zone: str = None
+  gcp_project: str = None
+  master: str = None
+  num_tpu_cores: int = 8
+  iterations_per_loop: int = 1000
+  save_checkpoints_steps: int = 1000
+  num_gpus: int = 0
+  precision: str = "fp32"
+  use_xla: bool = False
+  optimizer: str = "adamw"
+  gradient_accumulation_steps: int = 1
+  log_every_n_steps: int = 100
+  keep_checkpoint_max: int = 5
+  tf_random_seed: int = None
+
+  @classmethod
+  def field_names(cls):
+    """Names of all fields (each is also the name of the flag that sets it)."""
+    return [field.name for field in dataclasses.fields(cls)]
+
+  def validate(self):
+    """Raises UsageError naming the flag when a value is out of range or the combination is unsupported."""
+    positive = ("num_tpu_cores", "iterations_per_loop", "save_checkpoints_steps", "gradient_accumulation_steps",
+                "log_every_n_steps")
+    for name in positive:
+      if getattr(self, name) < 1:
+        raise UsageError("--%s must be >= 1, got %r" % (name, getattr(self, name)))
+    if self.num_gpus < 0:
+      raise UsageError("--num_gpus must be >= 0, got %d" % self.num_gpus)
+    if self.keep_checkpoint_max < 0:
+      raise UsageError("--keep_checkpoint_max must be >= 0 (0 keeps all), got %d" % self.keep_checkpoint_max)
+    if self.precision not in ("fp32", "bf16", "fp16"):
+      raise UsageError("--precision must be fp32, bf16 or fp16, got %r" % self.precision)
+    if self.optimizer not in ("adamw", "lamb"):
+      raise UsageError("--optimizer must be adamw or lamb, got %r" % self.optimizer)
+    if self.use_tpu and self.num_gpus > 1:
+      raise UsageError("--use_tpu and --num_gpus=%d cannot be combined" % self.num_gpus)
+
+
+def _session_config(options):
+  """Session config: soft placement (CPU fallbacks), and XLA auto-clustering when --use_xla."""
+  config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+  if options.use_xla and not options.use_tpu:
+    config.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
+    # Auto-clustering ignores CPU devices unless this XLA flag is set (read when the first session starts).
+    xla_flags = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_cpu_global_jit" not in xla_flags:
+      os.environ["TF_XLA_FLAGS"] = (xla_flags + " --tf_xla_cpu_global_jit").strip()
+  return config
+
+
+def tpu_cluster_resolver(options):
+  """Resolves the TPU named by --tpu_name/--tpu_zone/--gcp_project (None when not on TPU or unnamed).
+
+  Args:
+    options: RunOptions.
+
+  Returns:
+    A TPUClusterResolver or None.
+  """
+  if not (options.use_tpu and options.tpu_name):
+    return None
+  return tf.distribute.cluster_resolver.TPUClusterResolver(
+      options.tpu_name, zone=options.tpu_zone, project=options.gcp_project)
+
+
+def build_run_config(options, output_dir):
+  """The tf.compat.v1.estimator.tpu.RunConfig for `options` (checkpointing, TPU loop, distribution).
+
+  Args:
+    options: RunOptions.
+    output_dir: model directory (checkpoints, summaries).
+
+  Returns:
+    A tf.compat.v1.estimator.tpu.RunConfig.
+  """
+  # Imported here so bert.distribution (tf.distribute for GPUs/workers) can evolve independently.
+  from bert import distribution
+  strategy = distribution.make_strategy(options)
+  tpu_config = tf.compat.v1.estimator.tpu.TPUConfig(
+      iterations_per_loop=options.iterations_per_loop,
+      num_shards=options.num_tpu_cores,
+      per_host_input_for_training=tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2)
+  return tf.compat.v1.estimator.tpu.RunConfig(
+      cluster=tpu_cluster_resolver(options),
+      master=options.master,
+      model_dir=output_dir,
+      save_checkpoints_steps=options.save_checkpoints_steps,
+      keep_checkpoint_max=options.keep_checkpoint_max,
+      log_step_count_steps=options.log_every_n_steps,
+      save_summary_steps=options.log_every_n_steps,
+      tf_random_seed=options.tf_random_seed,
+      session_config=_session_config(options),
+      train_distribute=strategy,
+      tpu_config=tpu_config)
+
+
+def build_estimator(model_fn, options, output_dir, train_batch_size, eval_batch_size=8, predict_batch_size=8,
+                    params=None):
+  """Builds the TPUEstimator every script trains/evaluates/predicts with (use_tpu=False on CPU/GPU).
+
+  Args:
+    model_fn: TPUEstimator model_fn(features, labels, mode, params) returning a TPUEstimatorSpec.
+    options: RunOptions.
+    output_dir: model directory.
+    train_batch_size: global training batch size (params["batch_size"] in train mode).
+    eval_batch_size: global evaluation batch size.
+    predict_batch_size: global prediction batch size.
+    params: optional dict passed to model_fn/input_fn (TPUEstimator adds "batch_size").
+
+  Returns:
+    tf.compat.v1.estimator.tpu.TPUEstimator.
+  """
+  return tf.compat.v1.estimator.tpu.TPUEstimator(
+      use_tpu=options.use_tpu,
+      model_fn=model_fn,
+      config=build_run_config(options, output_dir),
+      train_batch_size=train_batch_size,
+      eval_batch_size=eval_batch_size,
+      predict_batch_size=predict_batch_size,
+      params=params)
+
+
+def build_train_op(loss, options, learning_rate, num_train_steps, num_warmup_steps):
+  """The training op every script uses: Google's warmup + linear-decay schedule and optimizer.
+
+  Args:
+    loss: scalar loss tensor (mean over this replica's batch).
+    options: RunOptions (use_tpu, optimizer, precision, gradient_accumulation_steps).
+    learning_rate: peak learning rate.
+    num_train_steps: total optimizer steps (the schedule decays to 0 there).
+    num_warmup_steps: linear warmup steps.
+
+  Returns:
+    The train op (it also increments the global step).
+  """
+  from bert import optimization
+  return optimization.create_optimizer(loss, learning_rate, num_train_steps, num_warmup_steps, options.use_tpu)
+
+
+def resolve_checkpoint(path):
+  """Turns a checkpoint prefix or a directory holding checkpoints into a checkpoint prefix.
+
+  Args:
+    path: e.g. "chinese_L-12_H-768_A-12/bert_model.ckpt" or a model directory.
+
+  Returns:
+    The checkpoint prefix.
+
+  Raises:
+    UsageError: nothing readable at `path`.
+  """
+  if tf.io.gfile.isdir(path):
+    latest = tf.train.latest_checkpoint(path)
+    if latest is None:
+      raise UsageError("--init_checkpoint %s is a directory without a checkpoint in it" % path)
+    return latest
+  if not tf.io.gfile.glob(path + ".index") and not tf.io.gfile.exists(path):
+    raise UsageError("--init_checkpoint %s: no checkpoint there (expected %s.index)" % (path, path))
+  return path
+
+
+def _plan_checkpoint_init(variables, checkpoint):
+  """Decides how each model variable is initialised from `checkpoint`.
+
+  Returns:
+    (assignment_map {checkpoint name: variable}, row_extensions [(variable, checkpoint name, rows)]).
+
+  Raises:
+    UsageError: the checkpoint's vocabulary is larger than the model's, or other shapes differ.
+  """
+  from bert import modeling
+  name_map, _ = modeling.get_assignment_map_from_checkpoint(variables, checkpoint)
+  checkpoint_shapes = dict(tf.train.list_variables(checkpoint))
+  by_name = {_variable_name(v): v for v in variables}
+  assignment_map, extensions, mismatched = {}, [], []
+  for checkpoint_name, variable_name in name_map.items():
+    variable = by_name[_variable_name(variable_name)]
+    model_shape = variable.shape.as_list()
+    ckpt_shape = list(checkpoint_shapes[checkpoint_name])
+    if ckpt_shape == model_shape:
+      assignment_map[checkpoint_name] = variable
+    elif (checkpoint_name in VOCAB_ROW_VARIABLES and len(ckpt_shape) == len(model_shape) and
+          ckpt_shape[1:] == model_shape[1:]):
+      if ckpt_shape[0] > model_shape[0]:
+        raise UsageError(
+            "--init_checkpoint %s has a vocabulary of %d tokens (%s) but the model config's vocab_size is %d; "
+            "a smaller vocabulary cannot reuse the checkpoint's embeddings (use the checkpoint's vocab_size)"
+            % (checkpoint, ckpt_shape[0], checkpoint_name, model_shape[0]))
+      extensions.append((variable, checkpoint_name, ckpt_shape[0]))
+    else:
+      mismatched.append("%s: checkpoint %s vs model %s" % (checkpoint_name, ckpt_shape, model_shape))
+  if mismatched:
+    shown = mismatched[:12]
+    more = " (and %d more)" % (len(mismatched) - len(shown)) if len(mismatched) > len(shown) else ""
+    raise UsageError("--init_checkpoint %s does not fit the model config (--bert_config_file): %d variable(s) "
+                     "differ in shape: %s%s" % (checkpoint, len(mismatched), "; ".join(shown), more))
+  return assignment_map, extensions
+
+
+def _variable_name(variable_or_name):
+  """'bert/x:0' or a variable -> 'bert/x'."""
+  name = variable_or_name if isinstance(variable_or_name, str) else variable_or_name.name
+  return name.split(":")[0]
+
+
+def _components(variable):
+  """The per-device components of a (possibly distributed/mirrored) variable."""
+  values = getattr(variable, "values", None)
+  if values is not None and not callable(values):
+    return list(values)
+  return [variable]
+
+
+def _initialize_with_extra_rows(variable, checkpoint, checkpoint_name, rows):
+  """Makes `variable`'s initializer copy the checkpoint's `rows` leading rows and keep its own random
+  initial values for the rows after them (Hugging Face's resize_token_embeddings behaviour).
+
+  tf.compat.v1.train.init_from_checkpoint works the same way: it replaces the variable's initializer op, so
+  the checkpoint is read only when the model starts from scratch (never when resuming from output_dir).
+  """
+  for component in _components(variable):
+    with tf.device("/cpu:0"):
+      restored = tf.raw_ops.RestoreV2(prefix=checkpoint, tensor_names=[checkpoint_name], shape_and_slices=[""],
+                                      dtypes=[component.dtype.base_dtype])[0]
+    with tf.device(component.device):
+      value = tf.concat([restored, component.initial_value[rows:]], axis=0)
+      value.set_shape(component.shape)
+      # pylint: disable=protected-access
+      component._initializer_op = component.assign(value, read_value=False)
+      component._initial_value = value
+
+
+def init_from_checkpoint(init_checkpoint, use_tpu, variables=None):
+  """Initialises the model's variables from a Google-named checkpoint (call inside model_fn, after the model).
+
+  Variables present in the checkpoint with the same shape are restored; the vocabulary-sized ones
+  (word embeddings, MLM output bias) may have more rows in the model than in the checkpoint: the checkpoint's
+  rows are copied and the new rows keep their fresh initialisation. Variables absent from the checkpoint (new
+  heads) keep their initialisers. Shapes are checked at once so a mismatch fails before any training.
+
+  Args:
+    init_checkpoint: checkpoint prefix or directory, or None/"" (nothing to do).
+    use_tpu: on TPU the restore must happen inside the Scaffold (returned scaffold_fn); on CPU/GPU it happens
+      now and None is returned, as in Google's scripts.
+    variables: variables to initialise (default: the trainable variables).
+
+  Returns:
+    scaffold_fn for TPUEstimatorSpec (or None).
+
+  Raises:
+    UsageError: missing checkpoint, smaller vocabulary, or other shape mismatches (all listed).
+  """
+  if not init_checkpoint:
+    return None
+  checkpoint = resolve_checkpoint(init_checkpoint)
+  if variables is None:
+    variables = tf.compat.v1.trainable_variables()
+  assignment_map, extensions = _plan_checkpoint_init(variables, checkpoint)
+  logging.info("Initialising %d of %d variables from %s%s", len(assignment_map) + len(extensions),
+               len(variables), checkpoint,
+               "".join("; %s extended from %d rows" % (name, rows) for _, name, rows in extensions))
+
+  def restore():
+    if assignment_map:
+      tf.compat.v1.train.init_from_checkpoint(checkpoint, assignment_map)
+    for variable, checkpoint_name, rows in extensions:
+      _initialize_with_extra_rows(variable, checkpoint, checkpoint_name, rows)
+
+  if use_tpu:
+    def tpu_scaffold():
+      restore()
+      return tf.compat.v1.train.Scaffold()
+    return tpu_scaffold
+  restore()
+  return None
+
+
+def _write_atomically(path, text):
+  """Writes `text` to `path` through a temporary name and a rename (works on local disks and GCS)."""
+  temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
+  with tf.io.gfile.GFile(temporary, "w") as handle:
+    handle.write(text)
+  tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def write_run_metadata(output_dir, config, flags):
+  """Records what a run was started with: `bert_config.json` and `run_flags.json` in output_dir.
+
+  bert_config.json lets the output directory be passed as-is to fine-tuning (--bert_config_file).
+
+  Args:
+    output_dir: the run's output directory (created if needed).
+    config: a BertConfig (anything with to_dict()) or a dict.
+    flags: dict of flag name -> value.
+
+  Returns:
+    (config path, flags path).
+  """
+  tf.io.gfile.makedirs(output_dir)
+  config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+  config_path = os.path.join(output_dir, "bert_config.json")
+  flags_path = os.path.join(output_dir, "run_flags.json")
+  _write_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+  _write_atomically(flags_path, json.dumps(flags, indent=2, sort_keys=True, default=str) + "\n")
+  return config_path, flags_path
+
+
+def _local_variable(name, initial_value):
+  """A non-checkpointed variable (re-initialised each session), for the logger's timing state."""
+  return tf.compat.v1.Variable(initial_value, name=name, trainable=False,
+                               collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+
+
+def training_host_call(output_dir, global_step, scalars, examples_per_step, log_every_n_steps,
+                       num_train_steps=None):
+  """Progress logging for training: a log line and TensorBoard scalars every `log_every_n_steps` steps.
+
+  Returns a TPUEstimatorSpec host_call: on TPU it runs on the host from outfed values; with use_tpu=False
+  TPUEstimator runs it on CPU each step. The line reads e.g.
+  "step 200/1000 loss 5.1234 masked_lm_accuracy 0.2345 learning_rate 1.00e-04 examples/s 321.5".
+
+  Args:
+    output_dir: where the summaries go (the model directory).
+    global_step: the global step after this step's update (e.g. read under a control dependency on the
+      train op).
+    scalars: ordered dict name -> scalar tensor (loss, masked_lm_accuracy, learning_rate, ...).
+    examples_per_step: global batch size (examples consumed per step), for examples/s.
+    log_every_n_steps: logging/summary interval.
+    num_train_steps: optional total, shown as step N/total.
+
+  Returns:
+    (host_fn, tensors dict) for TPUEstimatorSpec(host_call=...).
+  """
+  names = list(scalars)
+  tensors = {"global_step": tf.reshape(tf.cast(global_step, tf.int64), [1])}
+  for name in names:
+    tensors[name] = tf.reshape(tf.cast(scalars[name], tf.float32), [1])
+
+  def host_fn(**values):
+    # On TPU each tensor arrives concatenated over the cores: the step is the same, the metrics are averaged.
+    step = values["global_step"][0]
+    means = {name: tf.reduce_mean(values[name]) for name in names}
+    should_log = tf.equal(step % log_every_n_steps, 0)
+    last_time = _local_variable("progress_log/last_time", tf.timestamp())
+    # Initialised (after any restore) to the step the session starts at, so a resumed run's rate is right.
+    last_step = _local_variable("progress_log/last_step",
+                                tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.int64))
+
+    def log_line():
+      now = tf.timestamp()
+      rate = (tf.cast(step - last_step, tf.float64) * examples_per_step /
+              tf.maximum(now - last_time, 1e-6))
+      parts = ["step ", tf.strings.as_string(step)]
+      if num_train_steps:
+        parts.append("/%d" % num_train_steps)
+      for name in names:
+        value = means[name]
+        text = (tf.strings.as_string(value, scientific=True, precision=2) if "learning_rate" in name
+                else tf.strings.as_string(value, precision=4))
+        parts += [" %s " % name, text]
+      parts += [" examples/s ", tf.strings.as_string(rate, precision=1)]
+      printed = tf.print(tf.strings.join(parts), output_stream=sys.stderr)
+      with tf.control_dependencies([printed]):
+        updated = tf.group(last_time.assign(now), last_step.assign(step))
+      with tf.control_dependencies([updated]):
+        return tf.constant(True)
+
+    logged = tf.cond(should_log, log_line, lambda: tf.constant(False))
+    writer = tf.compat.v2.summary.create_file_writer(output_dir, name="progress_summaries")
+    with writer.as_default(), tf.compat.v2.summary.record_if(should_log):
+      for name in names:
+        tf.compat.v2.summary.scalar(name, means[name], step=step)
+      summaries = tf.compat.v1.summary.all_v2_summary_ops()
+    return [logged] + list(summaries)
+
+  return host_fn, tensors
+
