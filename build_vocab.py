@@ -47,8 +47,9 @@ def main(_):
     vocab_builder.write_vocab(tokens, FLAGS.output_file)
   except UsageError as e:
     sys.exit("error: %s" % e)
-  if len(tokens) < FLAGS.vocab_size:
-    logging.warning("the corpus yielded only %d tokens (asked for %d); set vocab_size=%d in bert_config.json",
+  if len(tokens) != FLAGS.vocab_size:
+    # Fewer: the corpus ran out of merges. More: its characters alone exceed the size (they are always kept).
+    logging.warning("the vocabulary has %d tokens (asked for %d); set vocab_size=%d in bert_config.json",
                     len(tokens), FLAGS.vocab_size, len(tokens))
   logging.info("wrote %d tokens from %d file(s) to %s", len(tokens), len(files), FLAGS.output_file)
 
