@@ -944,3 +944,34 @@ def assert_rank(tensor, expected_rank, name=None):
   if actual not in ranks:
     raise ValueError("tensor %s has rank %s, expected %s (shape %s)" %
                      (name or tensor.name, actual, sorted(ranks), tensor.shape))
+
+
+def encoder_parameter_counts(config):
+  """Counts the encoder's trainable parameters by building its graph (embeddings, layers, pooler; no heads).
+
+  The numbers are read off the variables of a freshly built graph (nothing is run), so they reflect the
+  model code rather than a formula.
+
+  Args:
+    config: BertConfig.
+
+  Returns:
+    OrderedDict part name -> parameter count, in graph order. Parts aggregate the layers: e.g.
+    "encoder/layer_*/attention/self" sums query, key and value of every layer.
+  """
+  counts = collections.OrderedDict()
+  with tf.Graph().as_default():
+    seq_length = min(8, config.max_position_embeddings)
+    BertModel(config, is_training=False, input_ids=tf1.placeholder(tf.int32, [1, seq_length]))
+    for var in tf1.trainable_variables():
+      counts.setdefault(_parameter_part(var.op.name), 0)
+      counts[_parameter_part(var.op.name)] += var.shape.num_elements()
+  return counts
+
+
+def _parameter_part(variable_name):
+  """Maps a variable name to its breakdown part (layer index and weight/bias suffix removed)."""
+  name = re.sub(r"^bert/", "", variable_name)
+  name = re.sub(r"/layer_\d+/", "/layer_*/", name)
+  name = re.sub(r"/(kernel|bias|beta|gamma)$", "", name)
+  return re.sub(r"/self/(query|key|value)$", "/self", name)
