@@ -1,0 +1,340 @@
+"""Task data for sentence (pair) classification: examples, processors and robust file readers.
+
+Google's run_classifier API is kept (`InputExample(guid, text_a, text_b, label)`, `PaddingInputExample`,
+`DataProcessor.get_train_examples(data_dir)` ...). What this module adds:
+- readers that name the file and line of a malformed row (or skip and count it with `skip_bad_rows`), accept
+  a UTF-8 BOM, CRLF line endings and gzip, and refuse empty files;
+- label checking: an unknown label is an error naming it and the allowed labels;
+- labels that mean "no gold label" (OCNLI/CMNLI `-`) are dropped and counted in `DataProcessor.stats`;
+- per-task split layouts: a processor lists candidate file names per split, so the official layout and the
+  layouts of ../shared/data both work, and `--train_file/--dev_file/--test_file` can override them.
+
+No TensorFlow here (only for remote paths such as gs://), so tests of the readers are fast.
+"""
+import collections
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+
+from bert.errors import UsageError
+
+# Rows of a few data sets have very long fields (MNLI parses); the csv default limit of 128 KiB is too small.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class InputExample(object):
+  """A single training/test example for simple sequence classification (Google's API).
+
+  Attributes:
+    guid: unique id of the example, e.g. "train-12".
+    text_a: the first sequence (untokenized text).
+    text_b: optional second sequence (sentence-pair tasks).
+    label: the label string (a float for regression); None for unlabelled test examples.
+    example_id: the id the benchmark's submission file uses for this example (GLUE `index`, CLUE `id`).
+  """
+
+  def __init__(self, guid, text_a, text_b=None, label=None, example_id=None):
+    self.guid = guid
+    self.text_a = text_a
+    self.text_b = text_b
+    self.label = label
+    self.example_id = example_id
+
+  def __repr__(self):
+    return "InputExample(guid=%r, text_a=%r, text_b=%r, label=%r)" % (self.guid, self.text_a, self.text_b,
+                                                                       self.label)
+
+
+class PaddingInputExample(object):
+  """Fake example so the number of examples is a multiple of the batch size (TPU needs fixed batches).
+
+  Its features are all zeros with is_real_example=0, so it is left out of metrics and outputs.
+  """
+
+
+def open_text(path):
+  """Opens a text file for reading as UTF-8 (BOM removed, newlines kept for csv); .gz is decompressed.
+
+  Remote paths (gs://...) go through tf.io.gfile, imported only then.
+
+  Args:
+    path: local or remote path.
+
+  Returns:
+    A text file object.
+
+  Raises:
+    UsageError: the file does not exist.
+  """
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    if not tf.io.gfile.exists(path):
+      raise UsageError("%s: file not found" % path)
+    raw = tf.io.gfile.GFile(path, "rb")
+  else:
+    if not os.path.isfile(path):
+      raise UsageError("%s: file not found" % path)
+    raw = open(path, "rb")
+  if path.endswith(".gz"):
+    raw = gzip.GzipFile(fileobj=raw)
+  return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+class FileStats(object):
+  """Counts of what happened to the rows of one file."""
+
+  def __init__(self):
+    self.examples = 0
+    self.skipped_bad_rows = 0
+    self.dropped_no_gold_label = 0
+
+  def as_dict(self):
+    return {"examples": self.examples, "skipped_bad_rows": self.skipped_bad_rows,
+            "dropped_no_gold_label": self.dropped_no_gold_label}
+
+
+class DataProcessor(object):
+  """Base class for the data converters of sequence classification data sets.
+
+  Subclasses set the class attributes and implement `_read_split(split, path)` (a generator of InputExample;
+  labels are checked by the base class) and `get_labels()`.
+
+  Class attributes:
+    name: the --task_name.
+    split_files: dict split -> tuple of candidate file names, in order of preference (official layout first).
+    metric_names: metrics reported by --do_eval (names understood by bert.metrics).
+    is_regression: True for a real-valued target (one output, mean squared error loss).
+    no_gold_labels: label values meaning "annotators did not agree" (dropped, counted).
+    submission: ("glue", "SST-2") / ("clue", "tnews") / None — which benchmark submission file --do_predict
+      writes (bert.classifier_outputs).
+  """
+  name = None
+  split_files = {}
+  metric_names = ("accuracy",)
+  is_regression = False
+  no_gold_labels = ()
+  submission = None
+
+  def __init__(self, skip_bad_rows=False, split_file_overrides=None):
+    """Args:
+      skip_bad_rows: skip (and count) malformed rows instead of raising UsageError.
+      split_file_overrides: optional dict split -> file name (relative to data_dir) or path.
+    """
+    self.skip_bad_rows = skip_bad_rows
+    self.split_file_overrides = {k: v for k, v in (split_file_overrides or {}).items() if v}
+    self.stats = collections.OrderedDict()
+
+  # ---- Google's API -------------------------------------------------------------------------------------------
+  def get_train_examples(self, data_dir):
+    """Gets a list of `InputExample`s for the train set."""
+    return self.get_examples(data_dir, "train")
+
+  def get_dev_examples(self, data_dir):
+    """Gets a list of `InputExample`s for the dev set."""
+    return self.get_examples(data_dir, "dev")
+
+  def get_test_examples(self, data_dir):
+    """Gets a list of `InputExample`s for prediction."""
+    return self.get_examples(data_dir, "test")
+
+  def get_labels(self):
+    """Gets the list of labels for this data set (for regression: a single placeholder)."""
+    raise NotImplementedError()
+
+  # ---- evaluation/prediction sets ----------------------------------------------------------------------------
+  def dev_sets(self, data_dir):
+    """The evaluation sets: list of (name, examples). One ("", dev) unless the task has several (MNLI)."""
+    return [("", self.get_dev_examples(data_dir))]
+
+  def test_sets(self, data_dir):
+    """The prediction sets: list of (name, examples), like dev_sets."""
+    return [("", self.get_test_examples(data_dir))]
+
+  # ---- reading ------------------------------------------------------------------------------------------------
+  def get_examples(self, data_dir, split):
+    """Reads split `split` ("train", "dev", "test", or a task's extra split such as "dev_matched").
+
+    Returns:
+      list of InputExample.
+
+    Raises:
+      UsageError: missing or empty file, malformed row, unknown label.
+    """
+    paths = self.resolve_paths(data_dir, split)
+    examples = []
+    for path in paths:
+      stats = FileStats()
+      self.stats[path] = stats
+      for example in self._read_split(split, path, stats):
+        if example.label is not None:
+          if not self.is_regression and example.label in self.no_gold_labels:
+            stats.dropped_no_gold_label += 1
+            continue
+          example.label = self._checked_label(example.label, path, example.guid, split)
+        examples.append(example)
+        stats.examples += 1
+    if not examples:
+      raise UsageError("%s: no %s examples in %s" % (self.name, split, ", ".join(paths)))
+    return examples
+
+  def resolve_paths(self, data_dir, split):
+    """The file(s) of a split: the override if given, else the first existing candidate of split_files.
+
+    A candidate may be a tuple of names whose contents are concatenated (e.g. CoLA's in- and out-of-domain dev).
+
+    Raises:
+      UsageError: none of the candidates exists (the message lists them).
+    """
+    override = self.split_file_overrides.get(split)
+    if override:
+      path = override if os.path.isabs(override) or "://" in override else os.path.join(data_dir or "", override)
+      if not _exists(path):
+        raise UsageError("--%s_file %s: file not found" % (split, path))
+      return [path]
+    candidates = self.split_files.get(split)
+    if not candidates:
+      raise UsageError("task %s has no %s split" % (self.name, split))
+    if not data_dir:
+      raise UsageError("--data_dir is required to read the %s %s files" % (self.name, split))
+    tried = []
+    for candidate in candidates:
+      names = candidate if isinstance(candidate, tuple) else (candidate,)
+      paths = [os.path.join(data_dir, name) for name in names]
+      if all(_exists(p) for p in paths):
+        return paths
+      tried.append("+".join(names))
+    raise UsageError("%s: no %s file in --data_dir %s (looked for %s; or pass --%s_file)"
+                     % (self.name, split, data_dir, ", ".join(tried), split))
+
+  def _read_split(self, split, path, stats):
+    """Yields the InputExamples of one file (labels unchecked). Implemented by each task."""
+    raise NotImplementedError()
+
+  def _checked_label(self, label, path, guid, split):
+    """Returns the label normalised (str, or float for regression); UsageError if it is not allowed."""
+    if self.is_regression:
+      try:
+        return float(label)
+      except (TypeError, ValueError):
+        raise UsageError("%s (%s): score %r is not a number" % (path, guid, label)) from None
+    label = str(label).strip()
+    allowed = self.get_labels()
+    if label not in allowed:
+      if split == "test":
+        # Unlabelled test files carry placeholders (GLUE RTE's -1); prediction does not need a label.
+        return None
+      shown = ", ".join(allowed[:30]) + (" ..." if len(allowed) > 30 else "")
+      raise UsageError("%s (%s): unknown label %r for task %s; allowed labels: %s"
+                       % (path, guid, label, self.name, shown))
+    return label
+
+  # ---- helpers for subclasses ---------------------------------------------------------------------------------
+  def bad_row(self, stats, message):
+    """Raises UsageError(message), or counts the row as skipped when skip_bad_rows."""
+    if self.skip_bad_rows:
+      stats.skipped_bad_rows += 1
+      return
+    raise UsageError(message + " (pass --skip_bad_rows to skip such rows)")
+
+  def read_tsv(self, path, stats, num_columns=None, header=False):
+    """Yields (line_number, fields) of a tab-separated file (no quoting, as Google's _read_tsv).
+
+    Args:
+      path: the file.
+      stats: FileStats of the file (skipped rows are counted there).
+      num_columns: expected column count; None means "as many as the header" (header=True) or any.
+      header: the first row is a header; it is yielded too, as line 1, and sets num_columns.
+
+    Raises:
+      UsageError: empty file; a row with the wrong column count (unless skip_bad_rows).
+    """
+    with open_text(path) as handle:
+      reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+      seen_any = False
+      for fields in reader:
+        line = reader.line_num
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+          continue  # blank line (e.g. a trailing newline)
+        if header and not seen_any:
+          num_columns = len(fields)
+          seen_any = True
+          yield line, fields
+          continue
+        seen_any = True
+        if num_columns is not None and len(fields) != num_columns:
+          self.bad_row(stats, "%s:%d: expected %d tab-separated columns, found %d"
+                       % (path, line, num_columns, len(fields)))
+          continue
+        yield line, fields
+      if not seen_any:
+        raise UsageError("%s: the file is empty" % path)
+
+  def read_tsv_with_header(self, path, stats, required):
+    """Yields (line_number, {column name: value}) of a TSV whose first row names the columns.
+
+    Args:
+      required: column names that must be in the header (others are optional, read with .get()).
+
+    Raises:
+      UsageError: a required column is missing from the header, or as read_tsv.
+    """
+    columns = None
+    for line, fields in self.read_tsv(path, stats, header=True):
+      if columns is None:
+        columns = [name.strip() for name in fields]
+        missing = [name for name in required if name not in columns]
+        if missing:
+          raise UsageError("%s:1: header [%s] lacks column(s) %s" % (path, ", ".join(columns), ", ".join(missing)))
+        continue
+      yield line, dict(zip(columns, fields))
+
+  def read_jsonl(self, path, stats, required):
+    """Yields (line_number, record) of a JSON-lines file (CRLF and BOM tolerated).
+
+    Args:
+      required: keys every record must have.
+
+    Raises:
+      UsageError: empty file; a line that is not a JSON object or lacks a required key (unless skip_bad_rows).
+    """
+    with open_text(path) as handle:
+      seen_any = False
+      for line_number, line in enumerate(handle, 1):
+        line = line.strip()
+        if not line:
+          continue
+        seen_any = True
+        try:
+          record = json.loads(line)
+        except ValueError as error:
+          self.bad_row(stats, "%s:%d: not valid JSON (%s)" % (path, line_number, error))
+          continue
+        if not isinstance(record, dict):
+          self.bad_row(stats, "%s:%d: expected a JSON object, found %s" % (path, line_number,
+                                                                          type(record).__name__))
+          continue
+        missing = [key for key in required if key not in record]
+        if missing:
+          self.bad_row(stats, "%s:%d: missing field(s) %s" % (path, line_number, ", ".join(missing)))
+          continue
+        yield line_number, record
+      if not seen_any:
+        raise UsageError("%s: the file is empty" % path)
+
+
+def _exists(path):
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return tf.io.gfile.exists(path)
+  return os.path.isfile(path)
+
+
+def optional_text(value):
+  """A field value as text, or None when it is empty/missing (for optional second sentences)."""
+  if value is None:
+    return None
+  value = str(value)
+  return value if value.strip() else None
