@@ -362,6 +362,63 @@ def detect_head(variable_names):
   return "none"
 
 
+def open_checkpoint(checkpoint):
+  """Opens a TF checkpoint for reading.
+
+  Args:
+    checkpoint: checkpoint prefix or directory.
+
+  Returns:
+    (prefix, CheckpointReader, dict variable name -> shape).
+  """
+  prefix = resolve_checkpoint(checkpoint)
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+  except (tf.errors.OpError, ValueError) as e:
+    raise UsageError("--init_checkpoint: cannot read %s: %s" % (prefix, str(e).splitlines()[0])) from None
+  return prefix, reader, reader.get_variable_to_shape_map()
+
+
+def check_required_variables(prefix, shapes, rules, bert_config, head, purpose):
+  """Raises UsageError listing every variable of `rules` the checkpoint lacks, or whose shape is wrong.
+
+  Args:
+    prefix: checkpoint prefix (for the message).
+    shapes: the checkpoint's variable name -> shape.
+    rules: the Rules whose TF variables are required.
+    bert_config: Google bert_config dict.
+    head: the head the rules belong to (for the expected shapes).
+    purpose: what the variables are needed for, e.g. "--head=squad".
+  """
+  missing = [r.tf_name for r in rules if r.tf_name not in shapes]
+  if missing:
+    raise UsageError("checkpoint %s lacks %d variable(s) needed for %s: %s" %
+                     (prefix, len(missing), purpose, ", ".join(missing)))
+  num_labels = shapes["output_weights"][0] if head == "classifier" else None
+  expected = expected_tf_shapes(bert_config, head, num_labels)
+  check_shapes(shapes, {r.tf_name: expected[r.tf_name] for r in rules}, "checkpoint %s" % prefix)
+
+
+def check_bert_checkpoint(checkpoint, bert_config, with_pooler=True):
+  """Checks that a checkpoint holds every BertModel variable with the shapes `bert_config` implies.
+
+  Google's scripts silently leave absent variables at their random initial values; tools that only run the
+  encoder call this first.
+
+  Args:
+    checkpoint: checkpoint prefix or directory.
+    bert_config: Google bert_config dict.
+    with_pooler: also require bert/pooler/dense.
+
+  Returns:
+    The checkpoint prefix.
+  """
+  prefix, _, shapes = open_checkpoint(checkpoint)
+  rules = backbone_rules(bert_config["num_hidden_layers"], with_pooler)
+  check_required_variables(prefix, shapes, rules, bert_config, "none", "BertModel")
+  return prefix
+
+
 def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
   """Reads the tensors of `head` from a TF checkpoint and renames/transposes them for transformers.
 
@@ -376,21 +433,11 @@ def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
   Raises:
     UsageError: unreadable checkpoint, missing variables (all listed), shapes that disagree with the config.
   """
-  prefix = resolve_checkpoint(checkpoint)
-  try:
-    reader = tf.train.load_checkpoint(prefix)
-  except (tf.errors.OpError, ValueError) as e:
-    raise UsageError("--init_checkpoint: cannot read %s: %s" % (prefix, str(e).splitlines()[0])) from None
-  shapes = reader.get_variable_to_shape_map()
+  prefix, reader, shapes = open_checkpoint(checkpoint)
   if head == "auto":
     head = detect_head(shapes)
   rules = export_rules(bert_config["num_hidden_layers"], head)
-  missing = [r.tf_name for r in rules if r.tf_name not in shapes]
-  if missing:
-    raise UsageError("checkpoint %s lacks %d variable(s) needed for --head=%s: %s" %
-                     (prefix, len(missing), head, ", ".join(missing)))
-  num_labels = shapes["output_weights"][0] if head == "classifier" else None
-  check_shapes(shapes, expected_tf_shapes(bert_config, head, num_labels), "checkpoint %s" % prefix)
+  check_required_variables(prefix, shapes, rules, bert_config, head, "--head=%s" % head)
   state = collections.OrderedDict()
   for rule in rules:
     value = np.asarray(reader.get_tensor(rule.tf_name), dtype=np.float32)

@@ -76,7 +76,7 @@ def build_tiny_checkpoint(directory, seed=1234):
     dict with paths ("checkpoint", "bert_config_file", "vocab_file"), inputs ("input_ids", "input_mask",
     "segment_ids") and outputs ("sequence_output", "pooled_output", "all_layers", "embedding_output",
     "mlm_log_probs" [batch*seq, vocab], "nsp_log_probs", "classifier_logits", "start_logits", "end_logits",
-    "single_segment_sequence_output" (the sequence output with all segment ids 0)).
+    "single_segment_layers" and "single_segment_sequence_output" (outputs with all segment ids 0)).
   """
   os.makedirs(directory, exist_ok=True)
   vocab_file = os.path.join(directory, "vocab.txt")
@@ -136,10 +136,11 @@ def build_tiny_checkpoint(directory, seed=1234):
           "squad_logits": squad_logits,
       }, feed_dict={segments: segment_ids})
       # Single-segment inputs, as sentence encoders (and extract_features.py without |||) feed them.
-      outputs["single_segment_sequence_output"] = sess.run(sequence_output,
-                                                           feed_dict={segments: np.zeros_like(segment_ids)})
+      outputs["single_segment_layers"] = sess.run(model.get_all_encoder_layers(),
+                                                  feed_dict={segments: np.zeros_like(segment_ids)})
       checkpoint = saver.save(sess, os.path.join(directory, "model.ckpt"), global_step=7)
       del slots, global_step
+  outputs["single_segment_sequence_output"] = outputs["single_segment_layers"][-1]
   outputs["start_logits"] = outputs["squad_logits"][:, :, 0]
   outputs["end_logits"] = outputs["squad_logits"][:, :, 1]
   outputs.update(checkpoint=checkpoint, bert_config_file=config_file, vocab_file=vocab_file, config=config,
