@@ -88,7 +88,7 @@ def load_squad_json(input_file):
     raise UsageError("%s is not valid JSON (line %d: %s)" % (input_file, error.lineno, error.msg)) from None
 
 
-def read_squad_examples(input_file, is_training, version_2_with_negative=False):
+def read_squad_examples(input_file, is_training, version_2_with_negative=False, verbose=False):
   """Reads a SQuAD-format file into `SquadExample`s.
 
   Args:
@@ -96,6 +96,7 @@ def read_squad_examples(input_file, is_training, version_2_with_negative=False):
     is_training: training mode: every answerable question needs an answer; questions whose answers cannot be
       found in the context are skipped (and counted).
     version_2_with_negative: SQuAD 2.0 semantics (questions may be `is_impossible`).
+    verbose: log every repaired or unrecoverable answer (the counts are always in `stats`).
 
   Returns:
     (examples, stats): list of SquadExample, ReadStats.
@@ -103,10 +104,11 @@ def read_squad_examples(input_file, is_training, version_2_with_negative=False):
   Raises:
     UsageError: the file is not SQuAD format (naming the missing key) or a training question has no answer.
   """
-  return examples_from_json(load_squad_json(input_file), is_training, version_2_with_negative, input_file)
+  return examples_from_json(load_squad_json(input_file), is_training, version_2_with_negative, input_file,
+                            verbose)
 
 
-def examples_from_json(dataset, is_training, version_2_with_negative=False, source="input"):
+def examples_from_json(dataset, is_training, version_2_with_negative=False, source="input", verbose=False):
   """Like `read_squad_examples`, for an already parsed JSON object (`source` names it in errors)."""
   stats = ReadStats()
   examples = []
@@ -121,14 +123,14 @@ def examples_from_json(dataset, is_training, version_2_with_negative=False, sour
         qid = str(_require(qa, "id", source, "%s.qas[%d]" % (where, q)))
         question = _require(qa, "question", source, "question %s" % qid)
         example = _read_question(qa, qid, question, context, doc_key, is_training, version_2_with_negative,
-                                 source, stats)
+                                 source, stats, verbose)
         if example is not None:
           examples.append(example)
       doc_key += 1
   return examples, stats
 
 
-def _read_question(qa, qid, question, context, doc_key, is_training, version_2, source, stats):
+def _read_question(qa, qid, question, context, doc_key, is_training, version_2, source, stats, verbose):
   """Builds the SquadExample of one question (None when it is skipped for training)."""
   stats.questions += 1
   is_impossible = bool(qa.get("is_impossible", False)) if version_2 else False
@@ -152,8 +154,13 @@ def _read_question(qa, qid, question, context, doc_key, is_training, version_2, 
     span, repaired = locate_answer(context, text, answer.get("answer_start"))
     if repaired:
       stats.answers_repaired += 1
+      if verbose:
+        logging.info("Question %s: answer %r is not at answer_start %r; using offset %d", qid, text,
+                     answer.get("answer_start"), span[0])
     if span is None:
       stats.answers_unrecoverable += 1
+      if verbose:
+        logging.info("Question %s: answer %r does not occur in the context", qid, text)
     elif example.start_char is None:
       example.start_char, example.end_char = span
       example.orig_answer_text = context[span[0]:span[1]]
@@ -430,6 +437,8 @@ def best_window_per_token(spans, num_doc_tokens):
   Returns:
     numpy int array of length num_doc_tokens.
   """
+  if not spans:
+    return np.zeros(num_doc_tokens, dtype=np.int64)
   positions = np.arange(num_doc_tokens)
   scores = np.full((len(spans), num_doc_tokens), -np.inf)
   for index, (start, length) in enumerate(spans):

@@ -12,7 +12,8 @@ NLTK (and no data download) is needed:
   EM is string equality with any reference; F1 uses "mixed segmentation" (every character in U+4E00-U+9FA5 is
   a token, the runs of other characters are word-tokenised) and the longest common *contiguous* token run;
   the score is the maximum over the references; EM, F1 and AVERAGE = (EM + F1) / 2 are percentages over all
-  questions; questions without a prediction score 0 and are counted as SKIP.
+  questions; questions without a prediction score 0 and are counted as SKIP. (Extension: a question without
+  reference answers, e.g. SQuAD 2.0-style Chinese data, scores 1 for an empty prediction, else 0.)
 
 The official CMRC script tokenises the non-CJK runs with NLTK's `word_tokenize` (Penn-Treebank rules after
 Punkt sentence splitting). `treebank_word_tokenize` below implements the Treebank rules that matter for answer
@@ -205,6 +206,12 @@ def evaluate_cmrc(questions, predictions):
       skipped += 1
       continue
     prediction = str(predictions[qid])
+    if not question.answers:
+      # Not in the official script (CMRC has no unanswerable questions): like SQuAD 2.0, only "" is right.
+      correct = float(not cmrc_remove_punctuation(prediction))
+      f1_sum += correct
+      em_sum += correct
+      continue
     f1_sum += cmrc_f1(question.answers, prediction)
     em_sum += cmrc_exact_match(question.answers, prediction)
   total = len(questions)
@@ -477,7 +484,7 @@ def load_json(path, what):
     with open(path, encoding="utf-8-sig") as handle:
       return json.load(handle)
   except FileNotFoundError:
-    raise UsageError("%s file not found: %s" % (what, path)) from None
+    raise UsageError("%s not found: %s" % (what, path)) from None
   except json.JSONDecodeError as error:
     raise UsageError("%s is not valid JSON (%s line %d): %s" % (what, path, error.lineno, error.msg)) from None
 
