@@ -1,0 +1,103 @@
+"""Create masked-LM/next-sentence TFRecords from raw text (Google's flags; Chinese whole-word masking).
+
+Input: one sentence per line, a blank line between documents. Output: TFRecords with exactly Google's
+features (readable by Google's run_pretraining.py), plus `word_ids` with --dynamic_masking, and a stats JSON
+beside the first output file. See wwm/pipeline.py for the streaming/parallel design.
+"""
+import logging
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from bert.errors import UsageError
+from wwm import masking
+from wwm import pipeline
+
+FLAGS = flags.FLAGS
+
+# Google's flags (names, defaults and meanings unchanged).
+flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of files, globs allowed).")
+flags.DEFINE_string("output_file", None, "Output TFRecord file (or comma-separated list of files).")
+flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
+flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text. Should be True for uncased "
+                  "models and False for cased models.")
+flags.DEFINE_bool("do_whole_word_mask", False, "Whether to use whole word masking rather than per-WordPiece "
+                  "masking (Google's: groups ## pieces; see --chinese_wwm for Chinese words).")
+flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
+flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
+flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
+flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
+flags.DEFINE_float("short_seq_prob", 0.1, "Probability of creating sequences which are shorter than the "
+                   "maximum length.")
+
+# New flags.
+flags.DEFINE_bool("chinese_wwm", False, "Chinese whole-word masking: CJK runs are segmented by --segmenter and "
+                  "each word is masked completely or not at all (## pieces, digit and Latin runs are one word).")
+flags.DEFINE_enum("segmenter", "jieba", ["jieba", "char"], "Word segmenter for --chinese_wwm.")
+flags.DEFINE_string("user_dict", None, "jieba user dictionary for --chinese_wwm (one 'word [freq] [tag]' a line).")
+flags.DEFINE_bool("mask_decision_per_token", False, "Make the 80% [MASK] / 10% random / 10% keep choice per "
+                  "token instead of once per whole word.")
+flags.DEFINE_bool("no_nsp", False, "RoBERTa style: no next-sentence pairs; pack whole sentences up to "
+                  "max_seq_length across document boundaries (a [SEP] between documents); labels are 0.")
+flags.DEFINE_bool("dynamic_masking", False, "Write unmasked sequences plus an int64 word_ids feature (word "
+                  "index per position, -1 for [CLS]/[SEP]/padding) so masks can be drawn each epoch.")
+flags.DEFINE_integer("num_workers", None, "Worker processes (default: all CPU cores). The output is "
+                     "byte-identical for any value.")
+flags.DEFINE_integer("num_output_shards", 1, "Split a single --output_file into this many shards "
+                     "(NAME-00000-of-0000N), instances spread round-robin.")
+flags.DEFINE_integer("nsp_buffer_documents", 256, "Documents per work chunk; NSP random-next segments come "
+                     "from other documents of the same chunk (bounds memory; Google uses the whole corpus).")
+flags.DEFINE_bool("fast_tokenizer", True, "Tokenize through the Rust `tokenizers` WordPiece where it is "
+                  "identical to tokenization.py (per character check), else the Python tokenizer.")
+flags.DEFINE_string("stats_file", None, "Where to write the stats JSON (default: first output + .stats.json).")
+flags.DEFINE_bool("progress", True, "tqdm progress bar on a terminal, periodic log lines otherwise.")
+
+
+def options_from_flags():
+  """Builds pipeline.Options from FLAGS; raises UsageError for bad combinations."""
+  for name in ("input_file", "output_file", "vocab_file"):
+    if not getattr(FLAGS, name):
+      raise UsageError("--%s is required" % name)
+  if FLAGS.chinese_wwm and FLAGS.do_whole_word_mask:
+    raise UsageError("--chinese_wwm and --do_whole_word_mask are exclusive (--chinese_wwm already groups ##)")
+  if FLAGS.chinese_wwm:
+    mode = masking.MASK_CHINESE_WORDS
+  elif FLAGS.do_whole_word_mask:
+    mode = masking.MASK_WORDPIECE_WORDS
+  else:
+    mode = masking.MASK_TOKENS
+  outputs = pipeline.output_paths(FLAGS.output_file, FLAGS.num_output_shards)
+  num_workers = FLAGS.num_workers if FLAGS.num_workers is not None else (os.cpu_count() or 1)
+  if num_workers < 1:
+    raise UsageError("--num_workers must be >= 1, got %d" % num_workers)
+  first_output = [p.strip() for p in FLAGS.output_file.split(",") if p.strip()][0]
+  return pipeline.Options(
+      input_files=pipeline.expand_input_patterns(FLAGS.input_file), output_files=outputs,
+      stats_file=FLAGS.stats_file or first_output + ".stats.json", vocab_file=FLAGS.vocab_file,
+      do_lower_case=FLAGS.do_lower_case, masking_mode=mode, segmenter=FLAGS.segmenter, user_dict=FLAGS.user_dict,
+      max_seq_length=FLAGS.max_seq_length, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+      random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor, masked_lm_prob=FLAGS.masked_lm_prob,
+      short_seq_prob=FLAGS.short_seq_prob, nsp=not FLAGS.no_nsp, dynamic_masking=FLAGS.dynamic_masking,
+      per_token_decision=FLAGS.mask_decision_per_token, num_workers=num_workers,
+      nsp_buffer_documents=FLAGS.nsp_buffer_documents, fast_tokenizer=FLAGS.fast_tokenizer,
+      progress=FLAGS.progress)
+
+
+def main(_):
+  logging.getLogger().setLevel(logging.INFO)
+  try:
+    options = options_from_flags()
+    logging.info("*** Reading from %d input file(s), writing %d output file(s) ***", len(options.input_files),
+                 len(options.output_files))
+    stats = pipeline.run(options)
+  except UsageError as e:
+    sys.exit("error: %s" % e)
+  logging.info("Wrote %d instances from %d documents (%.0f KB/s); stats in %s", stats["instances"],
+               stats["documents"], stats["input_kb_per_second"], options.stats_file)
+
+
+if __name__ == "__main__":
+  app.run(main)

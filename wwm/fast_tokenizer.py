@@ -1,0 +1,122 @@
+"""Fast WordPiece tokenization: the `tokenizers` library (Rust) where it provably equals tokenization.py.
+
+`FastTokenizer.tokenize_lines` gives, line for line, exactly the tokens `tokenization.FullTokenizer.tokenize`
+gives. The Rust pipeline (BertNormalizer + BertPreTokenizer + WordPiece with the same vocabulary and the same
+200-character word limit) runs Google's algorithm, but the two implementations may disagree on individual
+characters: Unicode tables of different versions (control, punctuation, whitespace, lower-casing, NFD), Python's
+context-dependent lower-casing of a final sigma, and tokenization.py's literal special tokens such as "[MASK]".
+
+So the Rust path is used only for a line made entirely of "agreeing" characters: code points for which both
+implementations give the same tokens in every context that can change a character's treatment (alone, inside
+a word, at the start and end of a word, next to a CJK ideograph and a digit). Each character is probed the
+first time it is seen (a few microseconds, so a corpus with thousands of distinct characters costs a fraction
+of a second); any line with a disagreeing character, or with "[" (special tokens), goes through the Python
+tokenizer. tests/test_wwm_fast_tokenizer.py
+checks that the Rust path equals the Python tokenizer on the text of ../shared/data.
+"""
+import os
+
+# Worker processes are forked; Rust-side thread pools must not be started before the fork.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import tokenizers  # pylint: disable=g-import-not-at-top,wrong-import-position
+from tokenizers import models, normalizers, pre_tokenizers  # pylint: disable=g-import-not-at-top
+
+import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# Contexts in which every candidate character is compared ("{}" is the character). They exercise the
+# character classes (whitespace, control, punctuation, CJK) and context-sensitive case mapping.
+_PROBE_CONTEXTS = ("{}", "a{}b", "A{}", "{}A", "X{}X", "\u4e2d{}\u6587", "1{}2")
+
+
+def _build_rust_tokenizer(vocab, do_lower_case):
+  """Returns a tokenizers.Tokenizer configured like tokenization.FullTokenizer (without special-token rules)."""
+  model = models.WordPiece(vocab=dict(vocab), unk_token=tokenization.UNK_TOKEN, max_input_chars_per_word=200,
+                           continuing_subword_prefix="##")
+  rust = tokenizers.Tokenizer(model)
+  rust.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                               strip_accents=do_lower_case, lowercase=do_lower_case)
+  rust.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+  return rust
+
+
+class FastTokenizer(object):
+  """Line tokenizer giving tokenization.FullTokenizer's tokens, through Rust where that is proven identical.
+
+  Attributes:
+    full_tokenizer: the tokenization.FullTokenizer used for the vocabulary and for the fallback lines.
+    vocab: OrderedDict token -> id.
+    inv_vocab: dict id -> token.
+    lines_fast / lines_fallback: how many lines went through Rust / through Python.
+  """
+
+  def __init__(self, vocab_file, do_lower_case=True, use_rust=True):
+    """Loads the vocabulary and prepares both tokenizers.
+
+    Args:
+      vocab_file: WordPiece vocabulary (one token per line).
+      do_lower_case: as tokenization.FullTokenizer.
+      use_rust: False forces the Python tokenizer for every line (reference behaviour).
+
+    Raises:
+      bert.errors.UsageError: the vocabulary is missing or malformed.
+    """
+    self.full_tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case=do_lower_case)
+    self.vocab = self.full_tokenizer.vocab
+    self.inv_vocab = self.full_tokenizer.inv_vocab
+    self.do_lower_case = do_lower_case
+    self.lines_fast = 0
+    self.lines_fallback = 0
+    self._rust = _build_rust_tokenizer(self.vocab, do_lower_case) if use_rust else None
+    self._probed = set()
+    self._agreeing = set()
+
+  def is_fast_line(self, line):
+    """Whether `line` is tokenized by the Rust path (all its characters are agreeing characters)."""
+    if self._rust is None:
+      return False
+    chars = set(line)
+    if not chars <= self._probed:
+      self._probe(chars - self._probed)
+    return chars <= self._agreeing
+
+  def _probe(self, chars):
+    """Compares both tokenizers on each new character in every probe context and records the agreeing ones."""
+    for char in chars:
+      self._probed.add(char)
+      if char == "[" or 0xD800 <= ord(char) <= 0xDFFF:
+        continue  # "[" may open a literal special token; lone surrogates cannot be passed to Rust.
+      texts = [context.format(char) for context in _PROBE_CONTEXTS]
+      encodings = self._rust.encode_batch(texts, add_special_tokens=False)
+      if all(self.full_tokenizer.tokenize(text) == encoding.tokens for text, encoding in zip(texts, encodings)):
+        self._agreeing.add(char)
+
+  def tokenize_lines(self, lines):
+    """Tokenizes each line; returns a list (one per line) of (tokens, ids) pairs of lists.
+
+    Args:
+      lines: list of str.
+
+    Returns:
+      list of (list of str, list of int), equal to FullTokenizer.tokenize / convert_tokens_to_ids per line.
+    """
+    results = [None] * len(lines)
+    fast_indexes = []
+    fast_lines = []
+    for index, line in enumerate(lines):
+      if self.is_fast_line(line):
+        fast_indexes.append(index)
+        fast_lines.append(line)
+      else:
+        tokens = self.full_tokenizer.tokenize(line)
+        results[index] = (tokens, self.full_tokenizer.convert_tokens_to_ids(tokens))
+    if fast_lines:
+      for index, encoding in zip(fast_indexes, self._rust.encode_batch(fast_lines, add_special_tokens=False)):
+        results[index] = (encoding.tokens, encoding.ids)
+    self.lines_fast += len(fast_lines)
+    self.lines_fallback += len(lines) - len(fast_lines)
+    return results
+
+  def rust_tokenize(self, line):
+    """Tokens of `line` from the Rust pipeline alone (no fallback); used to prove the equality in tests."""
+    return self._rust.encode(line, add_special_tokens=False).tokens

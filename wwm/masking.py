@@ -1,0 +1,110 @@
+"""Masked-LM prediction choice: per token (Google), `##` groups (Google's whole-word mask), or Chinese words.
+
+All three modes run Google's procedure on groups of positions: shuffle the groups, then take whole groups
+until `num_to_predict = min(max_predictions_per_seq, max(1, round(len(tokens) * masked_lm_prob)))` is reached;
+a group that would overflow the budget is skipped, never cut. Each chosen position is replaced by [MASK] 80%
+of the time, kept 10%, replaced by a random token 10%. In whole-word modes that choice is made once per word
+by default (all of a word's positions get the same treatment); `per_token_decision` makes it per position.
+
+Labels are always the ids at the positions before replacement, i.e. the real tokens; random replacements are
+drawn from ordinary vocabulary tokens only (no [CLS]/[SEP]/[PAD]/[UNK]/[MASK]/[unusedN], no `##` pieces).
+"""
+import tokenization
+
+MASK_TOKENS = "token"        # Google's default: every position is its own group.
+MASK_WORDPIECE_WORDS = "wordpiece_word"   # Google's --do_whole_word_mask: a token plus its ## pieces.
+MASK_CHINESE_WORDS = "chinese_word"       # --chinese_wwm: the segmenter's words (see wwm.alignment).
+MASKING_MODES = (MASK_TOKENS, MASK_WORDPIECE_WORDS, MASK_CHINESE_WORDS)
+
+
+def replacement_candidates(vocab):
+  """Ids a random replacement may take: tokens that are neither special nor `##` continuations.
+
+  Args:
+    vocab: mapping token -> id.
+
+  Returns:
+    list of int, in id order (so draws are reproducible).
+  """
+  special = tokenization.special_tokens_of_vocab(vocab)
+  return sorted(index for token, index in vocab.items()
+                if token not in special and not token.startswith("##") and token)
+
+
+def word_groups(word_ids):
+  """Groups maskable positions into words: consecutive positions sharing a word id (-1 = never masked).
+
+  Args:
+    word_ids: list of int per position; -1 for [CLS], [SEP] and padding.
+
+  Returns:
+    list of lists of positions, in position order.
+  """
+  groups = []
+  previous = -1
+  for position, word_id in enumerate(word_ids):
+    if word_id < 0:
+      previous = -1
+      continue
+    if word_id == previous:
+      groups[-1].append(position)
+    else:
+      groups.append([position])
+      previous = word_id
+  return groups
+
+
+def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_per_seq, mask_id,
+                            candidates, rng, per_token_decision=False):
+  """Chooses whole groups to predict and replaces their tokens in place.
+
+  Args:
+    input_ids: list of int; modified in place ([MASK] / random / kept).
+    groups: list of lists of positions (from word_groups); shuffled in place.
+    masked_lm_prob: fraction of the sequence length to predict.
+    max_predictions_per_seq: hard cap on predictions.
+    mask_id: id of [MASK].
+    candidates: ids for random replacement (replacement_candidates).
+    rng: random.Random, the only source of randomness.
+    per_token_decision: make the 80/10/10 choice per position instead of once per group.
+
+  Returns:
+    (positions, labels, num_words): sorted masked positions, the original ids there, and how many groups.
+  """
+  num_to_predict = min(max_predictions_per_seq, max(1, int(round(len(input_ids) * masked_lm_prob))))
+  rng.shuffle(groups)
+  chosen = []
+  num_chosen = 0
+  for group in groups:
+    if num_chosen >= num_to_predict:
+      break
+    if num_chosen + len(group) > num_to_predict:
+      continue
+    chosen.append(group)
+    num_chosen += len(group)
+  labels_by_position = {}
+  num_candidates = len(candidates)
+  for group in chosen:
+    if per_token_decision:
+      for position in group:
+        labels_by_position[position] = input_ids[position]
+        input_ids[position] = _draw_replacement(input_ids[position], mask_id, candidates, num_candidates, rng)
+    else:
+      draw = rng.random()
+      for position in group:
+        labels_by_position[position] = input_ids[position]
+        if draw < 0.8:
+          input_ids[position] = mask_id
+        elif draw >= 0.9:
+          input_ids[position] = candidates[rng.randint(0, num_candidates - 1)]
+  positions = sorted(labels_by_position)
+  return positions, [labels_by_position[p] for p in positions], len(chosen)
+
+
+def _draw_replacement(original_id, mask_id, candidates, num_candidates, rng):
+  """Google's per-token 80/10/10 draw."""
+  if rng.random() < 0.8:
+    return mask_id
+  if rng.random() < 0.5:
+    return original_id
+  return candidates[rng.randint(0, num_candidates - 1)]

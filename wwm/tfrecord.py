@@ -1,0 +1,139 @@
+"""TFRecord files of tf.train.Example records, written without TensorFlow.
+
+The pretraining features have a fixed shape, so the protobuf wire format is produced directly: an Example is
+`features { feature { key: NAME value { int64_list|float_list { value: [packed] } } } ... }`. Varints of the
+small non-negative numbers that make up almost all values come from a lookup table. A TFRecord is
+`uint64 length, masked crc32c(length), data, masked crc32c(data)` (google-crc32c computes the checksum in C).
+
+tests/test_wwm_tfrecord.py reads the files back with tf.data.TFRecordDataset and tf.io.parse_single_example.
+"""
+import os
+import struct
+
+import google_crc32c
+
+_TABLE_SIZE = 1 << 16
+_INT64_TAG = b"\x1a"   # Feature.int64_list = 3, length-delimited
+_FLOAT_TAG = b"\x12"   # Feature.float_list = 2, length-delimited
+_PACKED_TAG = b"\x0a"  # Int64List.value / FloatList.value = 1, packed
+_KEY_TAG = b"\x0a"     # map entry key = 1
+_VALUE_TAG = b"\x12"   # map entry value = 2
+_ENTRY_TAG = b"\x0a"   # Features.feature = 1
+_FEATURES_TAG = b"\x0a"  # Example.features = 1
+
+
+def _encode_varint(value):
+  """Protobuf varint of an int64 (negative numbers as their 64-bit two's complement, 10 bytes)."""
+  if value < 0:
+    value += 1 << 64
+  out = bytearray()
+  while True:
+    byte = value & 0x7F
+    value >>= 7
+    if value:
+      out.append(byte | 0x80)
+    else:
+      out.append(byte)
+      return bytes(out)
+
+
+_VARINT = [_encode_varint(v) for v in range(_TABLE_SIZE)]
+_MINUS_ONE = _encode_varint(-1)
+
+
+def _varint(value):
+  if 0 <= value < _TABLE_SIZE:
+    return _VARINT[value]
+  if value == -1:
+    return _MINUS_ONE
+  return _encode_varint(value)
+
+
+def packed_int64(values):
+  """Packed varint payload of a list of ints."""
+  # A negative index would silently read the table from the end: only small non-negative values use it.
+  if values and (min(values) < 0 or max(values) >= _TABLE_SIZE):
+    return b"".join([_varint(v) for v in values])
+  table = _VARINT
+  return b"".join([table[v] for v in values])
+
+
+def int64_feature(values):
+  """Serialized Feature with an int64_list (bytes)."""
+  payload = packed_int64(values)
+  inner = _PACKED_TAG + _varint(len(payload)) + payload
+  return _INT64_TAG + _varint(len(inner)) + inner
+
+
+def float_feature(values):
+  """Serialized Feature with a float_list (bytes)."""
+  payload = struct.pack("<%df" % len(values), *values)
+  inner = _PACKED_TAG + _varint(len(payload)) + payload
+  return _FLOAT_TAG + _varint(len(inner)) + inner
+
+
+class ExampleEncoder(object):
+  """Serializes tf.train.Example records whose feature names are fixed in advance."""
+
+  def __init__(self, names):
+    """Args: names: feature names in the order their (key, value) entries are written."""
+    self._key_prefixes = {}
+    for name in names:
+      key = name.encode("utf-8")
+      self._key_prefixes[name] = _KEY_TAG + _varint(len(key)) + key + _VALUE_TAG
+
+  def encode(self, features):
+    """Returns the serialized Example.
+
+    Args:
+      features: list of (name, serialized Feature bytes) pairs (int64_feature / float_feature output).
+    """
+    entries = []
+    for name, feature in features:
+      entry = self._key_prefixes[name] + _varint(len(feature)) + feature
+      entries.append(_ENTRY_TAG + _varint(len(entry)) + entry)
+    body = b"".join(entries)
+    return _FEATURES_TAG + _varint(len(body)) + body
+
+
+def _masked_crc(data):
+  crc = google_crc32c.value(data)
+  return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def frame_record(data):
+  """Returns `data` framed as one TFRecord (length, its masked crc32c, data, masked crc32c)."""
+  header = struct.pack("<Q", len(data))
+  return b"".join((header, struct.pack("<I", _masked_crc(header)), data, struct.pack("<I", _masked_crc(data))))
+
+
+class AtomicRecordWriter(object):
+  """Writes TFRecords to `<path>.tmp`, renamed to `path` only by commit(); abort() removes the temporary.
+
+  A run that is killed leaves only the `.tmp` file, which never looks finished; a rerun overwrites it.
+  """
+
+  def __init__(self, path):
+    self.path = path
+    self.temp_path = path + ".tmp"
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    self._file = open(self.temp_path, "wb")
+    self.num_records = 0
+
+  def write(self, record):
+    """Appends one record (serialized Example bytes)."""
+    self._file.write(frame_record(record))
+    self.num_records += 1
+
+  def commit(self):
+    """Flushes, closes and renames the file to its final name."""
+    self._file.close()
+    os.replace(self.temp_path, self.path)
+
+  def abort(self):
+    """Closes and deletes the temporary file."""
+    if not self._file.closed:
+      self._file.close()
+    if os.path.exists(self.temp_path):
+      os.remove(self.temp_path)
