@@ -1,0 +1,199 @@
+"""The steps of run_classifier (train, evaluate, predict, export) as functions that take parameters.
+
+run_classifier.py parses flags and calls these in order; tests and benchmarks can call them directly.
+"""
+import dataclasses
+import json
+import os
+import random
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from bert import classifier_data
+from bert import classifier_model
+from bert import classifier_outputs
+from bert import estimator_utils
+from bert import metrics
+from bert.errors import UsageError
+
+
+@dataclasses.dataclass
+class ClassifierSetup:
+  """Everything the steps share: the task, its labels, the tokenizer and the model's input size."""
+  processor: object
+  label_list: list
+  tokenizer: object
+  max_seq_length: int
+  output_dir: str
+  use_tpu: bool = False
+
+  @property
+  def is_regression(self):
+    return self.processor.is_regression
+
+  @property
+  def num_labels(self):
+    return 1 if self.is_regression else len(self.label_list)
+
+
+def num_train_steps_for(num_examples, train_batch_size, num_train_epochs, override=None):
+  """Google's step count int(examples / batch * epochs), or `override` when given; at least 1."""
+  if override:
+    return int(override)
+  return max(1, int(num_examples / train_batch_size * num_train_epochs))
+
+
+def train(estimator, setup, examples, num_train_steps, seed=12345):
+  """Writes train.tf_record and trains for num_train_steps.
+
+  The examples are shuffled once here with `seed` (the input pipeline's shuffle buffer is only 100 examples,
+  too small for files sorted by label).
+  """
+  examples = list(examples)
+  random.Random(seed).shuffle(examples)
+  train_file = classifier_data.features_file(setup.output_dir, "train")
+  classifier_data.file_based_convert_examples_to_features(
+      examples, setup.label_list, setup.max_seq_length, setup.tokenizer, train_file, setup.is_regression)
+  logging.info("***** Running training: %d examples, %d steps *****", len(examples), num_train_steps)
+  input_fn = classifier_data.file_based_input_fn_builder(
+      train_file, setup.max_seq_length, is_training=True, drop_remainder=True, is_regression=setup.is_regression,
+      seed=seed)
+  estimator.train(input_fn=input_fn, max_steps=num_train_steps)
+
+
+def predict(estimator, setup, examples, batch_size, name):
+  """Runs the model over `examples` (padded to full batches on TPU) and returns the real examples' outputs.
+
+  Args:
+    estimator: the TPUEstimator.
+    setup: ClassifierSetup.
+    examples: InputExamples.
+    batch_size: the estimator's batch size for this mode (padding on TPU).
+    name: cache file name stem, e.g. "eval" or "predict_matched".
+
+  Returns:
+    (outputs, per_example_loss): probabilities [n, num_labels] or scores [n]; the per-example losses [n].
+  """
+  padded, num_real = (classifier_data.pad_examples(examples, batch_size) if setup.use_tpu
+                      else (list(examples), len(examples)))
+  record_file = classifier_data.features_file(setup.output_dir, name)
+  classifier_data.file_based_convert_examples_to_features(
+      padded, setup.label_list, setup.max_seq_length, setup.tokenizer, record_file, setup.is_regression)
+  input_fn = classifier_data.file_based_input_fn_builder(
+      record_file, setup.max_seq_length, is_training=False, drop_remainder=setup.use_tpu,
+      is_regression=setup.is_regression)
+  key = classifier_model.output_key(setup.is_regression)
+  outputs, losses = [], []
+  for prediction in estimator.predict(input_fn=input_fn, yield_single_examples=True):
+    if not prediction["is_real_example"]:
+      continue
+    outputs.append(prediction[key])
+    losses.append(prediction["per_example_loss"])
+  if len(outputs) != num_real:
+    raise RuntimeError("predicted %d of %d examples" % (len(outputs), num_real))
+  return np.asarray(outputs), np.asarray(losses)
+
+
+def label_targets(setup, examples):
+  """Gold targets of labelled examples: label ids, or float scores for regression."""
+  if setup.is_regression:
+    return [float(example.label) for example in examples]
+  return [setup.label_list.index(example.label) for example in examples]
+
+
+def score(setup, examples, outputs, losses, prefix):
+  """Metrics of one evaluation set, keyed `<prefix><metric>` (e.g. eval_accuracy, eval_matched_accuracy)."""
+  targets = label_targets(setup, examples)
+  predicted = outputs if setup.is_regression else np.argmax(outputs, axis=-1)
+  names = list(setup.processor.metric_names)
+  if not setup.is_regression and "accuracy" not in names:
+    names.append("accuracy")
+  results = {prefix + name: value for name, value in metrics.compute_metrics(names, targets, predicted).items()}
+  results[prefix + "loss"] = float(np.mean(losses))
+  results[prefix + "num_examples"] = len(examples)
+  return results
+
+
+def evaluate(estimator, setup, dev_sets, batch_size):
+  """Scores every dev set and writes eval_results.txt/.json.
+
+  Args:
+    dev_sets: list of (name, examples) from DataProcessor.dev_sets.
+
+  Returns:
+    dict of all metrics (plus global_step).
+  """
+  results = {"global_step": _global_step(setup.output_dir)}
+  for name, examples in dev_sets:
+    logging.info("***** Running evaluation%s: %d examples *****", " (%s)" % name if name else "", len(examples))
+    outputs, losses = predict(estimator, setup, examples, batch_size, "eval" + ("_" + name if name else ""))
+    results.update(score(setup, examples, outputs, losses, "eval_%s" % (name + "_" if name else "")))
+  classifier_outputs.write_eval_results(setup.output_dir, results)
+  for key in sorted(results):
+    logging.info("  %s = %s", key, results[key])
+  return results
+
+
+def predict_test_sets(estimator, setup, test_sets, batch_size):
+  """Writes test_results.tsv (probabilities) and the benchmark submission file for every test set.
+
+  When every example of a test set is labelled (FewCLUE's test_public, STS Benchmark), its metrics are also
+  written to test_eval_results.json.
+
+  Returns:
+    list of the paths written.
+  """
+  written, labelled_results = [], {}
+  for name, examples in test_sets:
+    logging.info("***** Running prediction%s: %d examples *****", " (%s)" % name if name else "", len(examples))
+    outputs, losses = predict(estimator, setup, examples, batch_size, "predict" + ("_" + name if name else ""))
+    path = os.path.join(setup.output_dir, classifier_outputs.test_results_name(name))
+    classifier_outputs.write_test_results(path, outputs)
+    written.append(path)
+    if setup.processor.submission:
+      labels = classifier_outputs.predicted_labels(outputs, setup.label_list, setup.is_regression)
+      written.append(classifier_outputs.write_submission(setup.output_dir, setup.processor.submission, name,
+                                                         examples, labels))
+    if all(example.label is not None for example in examples):
+      labelled_results.update(score(setup, examples, outputs, losses, "test_%s" % (name + "_" if name else "")))
+  if labelled_results:
+    path = os.path.join(setup.output_dir, "test_eval_results.json")
+    classifier_outputs.write_atomically(path, json.dumps(labelled_results, indent=2, sort_keys=True) + "\n")
+    written.append(path)
+  return written
+
+
+def export(make_model_fn, options, setup, export_dir):
+  """Exports the latest checkpoint in output_dir as a SavedModel for CPU/GPU serving (fp32, no TPU).
+
+  Args:
+    make_model_fn: callable(RunOptions) -> model_fn; called with the export options.
+    options: the run's RunOptions (copied with use_tpu=False, num_gpus=0, precision fp32).
+    setup: ClassifierSetup.
+    export_dir: base export directory (the SavedModel goes to export_dir/<timestamp>).
+
+  Returns:
+    The SavedModel path.
+
+  Raises:
+    UsageError: no checkpoint in output_dir.
+  """
+  checkpoint = tf.train.latest_checkpoint(setup.output_dir)
+  if checkpoint is None:
+    raise UsageError("--export_dir needs a trained checkpoint in --output_dir %s (train first with --do_train)"
+                     % setup.output_dir)
+  cpu_options = dataclasses.replace(options, use_tpu=False, num_gpus=0, precision="fp32")
+  estimator = estimator_utils.build_estimator(make_model_fn(cpu_options), cpu_options, setup.output_dir,
+                                              train_batch_size=1)
+  path = classifier_model.export_saved_model(estimator, export_dir, setup.max_seq_length, checkpoint)
+  logging.info("SavedModel written to %s", path)
+  return path
+
+
+def _global_step(output_dir):
+  checkpoint = tf.train.latest_checkpoint(output_dir)
+  if checkpoint is None:
+    return 0
+  return int(tf.train.load_variable(checkpoint, "global_step"))
