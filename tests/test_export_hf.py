@@ -177,3 +177,44 @@ def test_script_exports_and_reports_errors_in_one_line(tiny, tmp_path):
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1].startswith("error: vocab size mismatch")
   assert "Traceback" not in result.stderr
+
+
+def restored_task_outputs(tiny, build):
+  """Runs a task script's own model (built by `build(config, ids, mask, segments)`) restored from the tiny
+  checkpoint, so the export is checked against the graphs run_classifier.py / run_squad.py really build."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from bert import modeling  # pylint: disable=g-import-not-at-top
+  config = modeling.BertConfig.from_json_file(tiny["bert_config_file"])
+  with tf.Graph().as_default():
+    outputs = build(config, tf.constant(tiny["input_ids"]), tf.constant(tiny["input_mask"]),
+                    tf.constant(tiny["segment_ids"]))
+    with tf.compat.v1.Session() as sess:
+      tf.compat.v1.train.Saver().restore(sess, tiny["checkpoint"])
+      return sess.run(outputs)
+
+
+def test_classifier_export_matches_run_classifier_model(tiny, tmp_path):
+  from bert import classifier_model  # pylint: disable=g-import-not-at-top
+
+  def build(config, ids, mask, segments):
+    _, _, logits, _ = classifier_model.create_model(config, False, ids, mask, segments, labels=None,
+                                                    num_labels=interop_helpers.NUM_LABELS,
+                                                    use_one_hot_embeddings=False)
+    return logits
+
+  expected = restored_task_outputs(tiny, build)
+  export(tiny, tmp_path, head="classifier")
+  close(run_hf(load(transformers.BertForSequenceClassification, tmp_path), tiny).logits, expected)
+
+
+def test_squad_export_matches_run_squad_model(tiny, tmp_path):
+  from bert import squad_model  # pylint: disable=g-import-not-at-top
+
+  def build(config, ids, mask, segments):
+    return squad_model.create_model(config, False, ids, mask, segments, use_one_hot_embeddings=False)
+
+  start, end = restored_task_outputs(tiny, build)
+  export(tiny, tmp_path, head="squad")
+  out = run_hf(load(transformers.BertForQuestionAnswering, tmp_path), tiny)
+  close(out.start_logits, start)
+  close(out.end_logits, end)
