@@ -11,10 +11,11 @@ and layer), plus the pretraining heads on the masked positions; a train step cou
 
   python benchmarks/bench_model.py                 # full run (a few minutes on 2 cores)
   python benchmarks/bench_model.py --quick         # smoke run: tiny model, few steps
-  python benchmarks/bench_model.py --use_xla       # XLA auto-clustering (jit) in the session
+  python benchmarks/bench_model.py --use_xla       # compile the model with XLA
 
 Prints a table and writes benchmarks/results/bench_model.json (atomically).
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -47,7 +48,7 @@ flags.DEFINE_float("min_seconds", 8.0, "Minimum timed seconds per measurement (a
 flags.DEFINE_integer("warmup_steps", 2, "Untimed steps before each measurement.")
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0: TensorFlow's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: TensorFlow's default).")
-flags.DEFINE_bool("use_xla", False, "Turn on XLA auto-clustering (global_jit_level ON_1) in the session.")
+flags.DEFINE_bool("use_xla", False, "Compile the model with XLA (ops marked by jit_scope, session jit level ON_1).")
 flags.DEFINE_integer("matmul_size", 2048, "Side of the square float32 matmul used as the FLOP/s reference.")
 flags.DEFINE_string("output", str(ROOT / "benchmarks" / "results" / "bench_model.json"), "JSON output path.")
 
@@ -63,8 +64,15 @@ def session_config(intra_op_threads, inter_op_threads, use_xla):
   config = tf1.ConfigProto(intra_op_parallelism_threads=intra_op_threads,
                            inter_op_parallelism_threads=inter_op_threads)
   if use_xla:
+    # On CPU the session's auto-clustering is ignored unless TF_XLA_FLAGS has --tf_xla_cpu_global_jit (read
+    # when TensorFlow loads); `xla_scope` below marks the model's ops explicitly, which works either way.
     config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
   return config
+
+
+def xla_scope(use_xla):
+  """Returns a context that marks the ops built inside it for XLA compilation (or a no-op context)."""
+  return tf.xla.experimental.jit_scope(compile_ops=True) if use_xla else contextlib.nullcontext()
 
 
 def time_op(sess, op, min_steps, min_seconds, warmup_steps):
@@ -127,14 +135,15 @@ def _random_inputs(config, batch_size, seq_length, num_predictions, rng):
 
 
 def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, min_steps, min_seconds,
-                  warmup_steps):
+                  warmup_steps, use_xla=False):
   """Times the forward pass and the train step of one model; returns a dict of measurements."""
   rng = np.random.RandomState(0)
   results = {}
   with tf.Graph().as_default(), tf1.Session(config=session_cfg) as sess:
     inputs = _random_inputs(config, batch_size, seq_length, num_predictions, rng)
-    model = modeling.BertModel(config, is_training=False, input_ids=inputs["input_ids"],
-                               input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
+    with xla_scope(use_xla):
+      model = modeling.BertModel(config, is_training=False, input_ids=inputs["input_ids"],
+                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
     # Fetch a scalar that depends on every output: a fetched NoOp lets Grappler prune the stateless model.
     forward_op = tf.reduce_sum(model.get_sequence_output()) + tf.reduce_sum(model.get_pooled_output())
     sess.run(tf1.global_variables_initializer())
@@ -142,13 +151,14 @@ def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, 
 
   with tf.Graph().as_default(), tf1.Session(config=session_cfg) as sess:
     inputs = _random_inputs(config, batch_size, seq_length, num_predictions, rng)
-    model = modeling.BertModel(config, is_training=True, input_ids=inputs["input_ids"],
-                               input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
-    mlm_loss, _, _ = modeling.get_masked_lm_output(
-        config, model.get_sequence_output(), model.get_embedding_table(), inputs["positions"],
-        inputs["label_ids"], tf.ones([batch_size, num_predictions]))
-    nsp_loss, _, _ = modeling.get_next_sentence_output(config, model.get_pooled_output(), inputs["nsp_labels"])
-    train_op = optimization.create_optimizer(mlm_loss + nsp_loss, 1e-4, 1000000, 100, use_tpu=False)
+    with xla_scope(use_xla):
+      model = modeling.BertModel(config, is_training=True, input_ids=inputs["input_ids"],
+                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
+      mlm_loss, _, _ = modeling.get_masked_lm_output(
+          config, model.get_sequence_output(), model.get_embedding_table(), inputs["positions"],
+          inputs["label_ids"], tf.ones([batch_size, num_predictions]))
+      nsp_loss, _, _ = modeling.get_next_sentence_output(config, model.get_pooled_output(), inputs["nsp_labels"])
+      train_op = optimization.create_optimizer(mlm_loss + nsp_loss, 1e-4, 1000000, 100, use_tpu=False)
     sess.run(tf1.global_variables_initializer())
     results["train_s"] = time_op(sess, train_op, min_steps, min_seconds, warmup_steps)
   return results
@@ -193,7 +203,7 @@ def main(_):
     config_file, batch_size = MODELS[name]
     config = modeling.BertConfig.from_json_file(str(ROOT / config_file))
     timings = measure_model(config, batch_size, seq_length, num_predictions, cfg, min_steps, min_seconds,
-                            warmup_steps)
+                            warmup_steps, FLAGS.use_xla)
     forward_flops = batch_size * forward_flops_per_sequence(config, seq_length)
     train_flops = 3 * batch_size * forward_flops_per_sequence(config, seq_length, num_predictions)
     row = dict(model=name, config_file=config_file, batch_size=batch_size, seq_length=seq_length,
