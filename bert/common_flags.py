@@ -14,6 +14,7 @@ from bert.errors import UsageError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adamw", "lamb")
+_LIBRARY_MODULES = ("absl", "tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tf_slim", "transformers")
 
 
 def _already_defined(name, flag_values):
@@ -118,15 +119,13 @@ def flag_dict(flag_values=flags.FLAGS):
   Returns:
     dict of JSON-serialisable values, sorted by name.
   """
-  keys = set()
-  for module_flags in flag_values.flags_by_module_dict().values():
-    keys.update(flag.name for flag in module_flags)
-  # absl's own flags (logtostderr, verbosity, ...) are not part of the run's configuration.
-  absl_flags = set()
+  names = set()
   for module_name, module_flags in flag_values.flags_by_module_dict().items():
-    if module_name.startswith("absl."):
-      absl_flags.update(flag.name for flag in module_flags)
-  return {name: flag_values[name].value for name in sorted(keys - absl_flags)}
+    # Flags that absl, TensorFlow and other libraries define for themselves are not the run's configuration.
+    if module_name.split(".")[0] in _LIBRARY_MODULES:
+      continue
+    names.update(flag.name for flag in module_flags)
+  return {name: flag_values[name].value for name in sorted(names)}
 
 
 def require_flags(flag_values, names):

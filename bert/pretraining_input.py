@@ -1,0 +1,196 @@
+"""Pretraining input: file patterns -> checked TFRecord files -> tf.data input_fn for TPUEstimator.
+
+Records use Google's feature names (create_pretraining_data.py): input_ids, input_mask, segment_ids (int64 x
+max_seq_length), masked_lm_positions, masked_lm_ids (int64 x max_predictions_per_seq), masked_lm_weights
+(float x max_predictions_per_seq), next_sentence_labels (int64 x 1). Records for dynamic masking carry an
+int64 `word_ids` feature (x max_seq_length); their masks are drawn in the pipeline by
+`bert.dynamic_masking` through the `dynamic_masking_fn` hook.
+
+The first record is checked in Python before any graph is built, so a size mismatch with the flags is one
+clear line instead of a TensorFlow shape error deep inside the input pipeline.
+"""
+import collections
+
+import tensorflow as tf
+
+from bert.errors import UsageError
+
+SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
+PREDICTION_FEATURES = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
+WORD_IDS = "word_ids"
+NEXT_SENTENCE_LABELS = "next_sentence_labels"
+
+# What the first record says about a set of files.
+RecordFormat = collections.namedtuple("RecordFormat", ["has_word_ids", "has_next_sentence_labels",
+                                                       "has_masked_lm"])
+
+
+def expand_input_files(patterns, flag_name="--input_file"):
+  """Expands a comma-separated list of file names / glob patterns (Google's --input_file syntax).
+
+  Args:
+    patterns: e.g. "data/shard_*.tfrecord,extra.tfrecord".
+    flag_name: the flag the patterns came from, for error messages.
+
+  Returns:
+    Sorted, de-duplicated list of files (sorted per pattern, patterns in the given order).
+
+  Raises:
+    UsageError: the flag is empty, or a pattern matches no file.
+  """
+  files = []
+  entries = [entry.strip() for entry in (patterns or "").split(",") if entry.strip()]
+  if not entries:
+    raise UsageError("%s is empty: give TFRecord files or glob patterns, comma-separated" % flag_name)
+  for entry in entries:
+    matched = sorted(tf.io.gfile.glob(entry))
+    if not matched:
+      raise UsageError("%s %s matches no files" % (flag_name, entry))
+    files.extend(name for name in matched if name not in files)
+  return files
+
+
+def _first_example(path, flag_name):
+  """Parses the first tf.train.Example of a TFRecord file."""
+  try:
+    for record in tf.data.TFRecordDataset(path).take(1):
+      return tf.train.Example.FromString(record.numpy())
+  except tf.errors.OpError as error:
+    raise UsageError("%s %s is not a readable TFRecord file: %s" % (flag_name, path,
+                                                                     str(error).splitlines()[0])) from None
+  except Exception as error:  # A record that is not a tf.train.Example (DecodeError).
+    raise UsageError("%s %s: first record is not a tf.train.Example (%s)" % (flag_name, path, error)) from None
+  raise UsageError("%s %s contains no records" % (flag_name, path))
+
+
+def _feature_length(example, name):
+  """Number of values of feature `name` in a tf.train.Example (None if absent)."""
+  if name not in example.features.feature:
+    return None
+  feature = example.features.feature[name]
+  kind = feature.WhichOneof("kind")
+  return len(getattr(feature, kind).value) if kind else 0
+
+
+def check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=False, flag_name="--input_file"):
+  """Checks the first record of `path` against the flags.
+
+  Args:
+    path: a TFRecord file.
+    max_seq_length: --max_seq_length.
+    max_predictions_per_seq: --max_predictions_per_seq.
+    no_nsp: --no_nsp (records need no next_sentence_labels).
+    flag_name: flag naming the file, for messages.
+
+  Returns:
+    RecordFormat.
+
+  Raises:
+    UsageError naming the feature and both sizes when a length differs from the flag, or a required feature is
+    missing.
+  """
+  example = _first_example(path, flag_name)
+  has_word_ids = _feature_length(example, WORD_IDS) is not None
+  expected = {name: (max_seq_length, "--max_seq_length") for name in SEQUENCE_FEATURES}
+  if has_word_ids:
+    expected[WORD_IDS] = (max_seq_length, "--max_seq_length")
+  has_masked_lm = all(_feature_length(example, name) is not None for name in PREDICTION_FEATURES)
+  if has_masked_lm or not has_word_ids:
+    expected.update({name: (max_predictions_per_seq, "--max_predictions_per_seq") for name in PREDICTION_FEATURES})
+  for name, (size, flag) in expected.items():
+    length = _feature_length(example, name)
+    if length is None:
+      raise UsageError("%s %s: records have no feature %r (not pretraining data from "
+                       "create_pretraining_data.py?)" % (flag_name, path, name))
+    if length != size:
+      raise UsageError("%s %s: feature %s has %d values per record but %s=%d; rerun with %s=%d or recreate "
+                       "the data" % (flag_name, path, name, length, flag, size, flag, length))
+  nsp_length = _feature_length(example, NEXT_SENTENCE_LABELS)
+  if nsp_length is None and not no_nsp:
+    raise UsageError("%s %s: records have no next_sentence_labels; pass --no_nsp to train without the "
+                     "next-sentence loss" % (flag_name, path))
+  if nsp_length is not None and nsp_length != 1:
+    raise UsageError("%s %s: feature next_sentence_labels has %d values per record, expected 1"
+                     % (flag_name, path, nsp_length))
+  return RecordFormat(has_word_ids=has_word_ids, has_next_sentence_labels=nsp_length is not None,
+                      has_masked_lm=has_masked_lm)
+
+
+def feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp=False):
+  """The tf.io.parse_single_example spec for records of `record_format`."""
+  spec = {name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in SEQUENCE_FEATURES}
+  if record_format.has_masked_lm:
+    spec["masked_lm_positions"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
+    spec["masked_lm_ids"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
+    spec["masked_lm_weights"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32)
+  if record_format.has_word_ids:
+    spec[WORD_IDS] = tf.io.FixedLenFeature([max_seq_length], tf.int64)
+  if record_format.has_next_sentence_labels and not no_nsp:
+    spec[NEXT_SENTENCE_LABELS] = tf.io.FixedLenFeature([1], tf.int64)
+  return spec
+
+
+def decode_record(record, spec):
+  """Parses one serialized Example; int64 -> int32 (TPUs support int32 only, and it is enough)."""
+  example = tf.io.parse_single_example(record, spec)
+  return {name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value for name, value in example.items()}
+
+
+def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_training, record_format,
+                     num_cpu_threads=4, no_nsp=False, repeat_eval=True, dynamic_masking_fn=None, seed=None):
+  """Creates the input_fn for TPUEstimator (Google's pipeline).
+
+  Training: files shuffled, read in parallel (sloppy interleave), examples shuffled, repeated forever.
+  Evaluation: files in order; repeated (Google's behaviour, needed on TPU for fixed-step evaluation) unless
+  `repeat_eval` is False, then one pass with a final partial batch (CPU/GPU evaluation of a held-out file).
+
+  Args:
+    input_files: list of TFRecord files.
+    max_seq_length: sequence length of the records.
+    max_predictions_per_seq: masked positions per record.
+    is_training: training or evaluation pipeline.
+    record_format: RecordFormat of the files (from check_record_format).
+    num_cpu_threads: parallel readers/parsers.
+    no_nsp: drop next_sentence_labels.
+    repeat_eval: see above.
+    dynamic_masking_fn: callable(dataset of parsed examples, is_training) -> dataset with the
+      masked_lm_positions/ids/weights features added and input_ids masked; used for word_ids records.
+    seed: shuffle seed (None: nondeterministic).
+
+  Returns:
+    input_fn(params) -> tf.data.Dataset of feature dicts, batched with params["batch_size"].
+
+  Raises:
+    UsageError: word_ids records without masks and no dynamic_masking_fn.
+  """
+  spec = feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp)
+  if record_format.has_word_ids and not record_format.has_masked_lm and dynamic_masking_fn is None:
+    raise UsageError("%s has word_ids records without masks (dynamic masking data) but no dynamic masking "
+                     "is configured" % input_files[0])
+
+  def input_fn(params):
+    batch_size = params["batch_size"]
+    if is_training:
+      files = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
+      files = files.repeat().shuffle(buffer_size=len(input_files), seed=seed)
+      # `sloppy` interleave: records arrive in whatever order the readers produce them (faster; the data
+      # is shuffled anyway).
+      cycle_length = min(num_cpu_threads, len(input_files))
+      options = tf.data.Options()
+      options.deterministic = seed is not None
+      dataset = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
+                                 num_parallel_calls=cycle_length).with_options(options)
+      dataset = dataset.shuffle(buffer_size=100, seed=seed)
+    else:
+      dataset = tf.data.TFRecordDataset(input_files)
+      if repeat_eval:
+        # Evaluation runs a fixed number of steps; repeating avoids running out of data (Google's code).
+        dataset = dataset.repeat()
+    dataset = dataset.map(lambda record: decode_record(record, spec), num_parallel_calls=num_cpu_threads)
+    if dynamic_masking_fn is not None and record_format.has_word_ids:
+      dataset = dynamic_masking_fn(dataset, is_training)
+    # TPUs need fixed shapes, hence whole batches only; a one-pass evaluation keeps the last partial batch.
+    drop_remainder = is_training or repeat_eval
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+  return input_fn

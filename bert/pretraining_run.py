@@ -1,0 +1,152 @@
+"""What run_pretraining.py does, as a library function: check inputs, train, evaluate, write results.
+
+Kept out of the script so tests and the demo can call it with plain arguments (no FLAGS).
+"""
+import dataclasses
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from bert import estimator_utils
+from bert import modeling
+from bert import pretraining_input
+from bert import pretraining_model
+from bert.errors import UsageError
+
+
+@dataclasses.dataclass
+class PretrainingArgs:
+  """The run_pretraining.py flags that are not RunOptions (Google's names and defaults)."""
+  bert_config_file: str
+  input_file: str
+  output_dir: str
+  init_checkpoint: str = None
+  max_seq_length: int = 128
+  max_predictions_per_seq: int = 20
+  do_train: bool = False
+  do_eval: bool = False
+  train_batch_size: int = 32
+  eval_batch_size: int = 8
+  learning_rate: float = 5e-5
+  num_train_steps: int = 100000
+  num_warmup_steps: int = 10000
+  max_eval_steps: int = 100
+  eval_input_file: str = None
+  no_nsp: bool = False
+
+  @classmethod
+  def from_flags(cls, flag_values):
+    """Reads the fields from parsed absl flags of the same names."""
+    return cls(**{field.name: flag_values[field.name].value for field in dataclasses.fields(cls)})
+
+  def validate(self):
+    """Raises UsageError for missing or inconsistent values."""
+    for name in ("bert_config_file", "input_file", "output_dir"):
+      if not getattr(self, name):
+        raise UsageError("--%s is required" % name)
+    if not self.do_train and not self.do_eval:
+      raise UsageError("At least one of --do_train or --do_eval must be True")
+    for name in ("max_seq_length", "max_predictions_per_seq", "train_batch_size", "eval_batch_size",
+                 "max_eval_steps"):
+      if getattr(self, name) < 1:
+        raise UsageError("--%s must be >= 1, got %r" % (name, getattr(self, name)))
+    if self.do_train and self.num_train_steps < 1:
+      raise UsageError("--num_train_steps must be >= 1 with --do_train, got %d" % self.num_train_steps)
+    if self.num_warmup_steps < 0:
+      raise UsageError("--num_warmup_steps must be >= 0, got %d" % self.num_warmup_steps)
+    if self.max_predictions_per_seq > self.max_seq_length:
+      raise UsageError("--max_predictions_per_seq=%d exceeds --max_seq_length=%d" %
+                       (self.max_predictions_per_seq, self.max_seq_length))
+
+
+def _checked_files(patterns, flag_name, args):
+  """Expands `patterns` and checks their first record against the flags; returns (files, RecordFormat)."""
+  files = pretraining_input.expand_input_files(patterns, flag_name)
+  record_format = pretraining_input.check_record_format(files[0], args.max_seq_length,
+                                                        args.max_predictions_per_seq, no_nsp=args.no_nsp,
+                                                        flag_name=flag_name)
+  return files, record_format
+
+
+def _dynamic_masking_fn(record_format, args, bert_config, options):
+  """The in-pipeline masking for word_ids records (bert.dynamic_masking), or None for pre-masked records."""
+  if not record_format.has_word_ids:
+    return None
+  from bert import dynamic_masking
+  return dynamic_masking.make_dynamic_masking_fn(max_seq_length=args.max_seq_length,
+                                                 max_predictions_per_seq=args.max_predictions_per_seq,
+                                                 vocab_size=bert_config.vocab_size, seed=options.tf_random_seed)
+
+
+def run(args, options, flag_values=None):
+  """Trains and/or evaluates as run_pretraining.py does.
+
+  Args:
+    args: PretrainingArgs.
+    options: RunOptions.
+    flag_values: dict of all flags, recorded in output_dir/run_flags.json (default: args and options).
+
+  Returns:
+    The eval result dict with --do_eval (also written to output_dir/eval_results.txt), else None.
+
+  Raises:
+    UsageError: bad flags, config or input files.
+  """
+  args.validate()
+  options.validate()
+  bert_config = modeling.BertConfig.from_json_file(args.bert_config_file)
+  modeling.check_sequence_length(bert_config, args.max_seq_length, "--max_seq_length")
+
+  # Inputs are checked before anything is built or written.
+  train_files = train_format = eval_files = eval_format = None
+  if args.do_train:
+    train_files, train_format = _checked_files(args.input_file, "--input_file", args)
+  if args.do_eval:
+    if args.eval_input_file:
+      eval_files, eval_format = _checked_files(args.eval_input_file, "--eval_input_file", args)
+    else:
+      eval_files, eval_format = _checked_files(args.input_file, "--input_file", args)
+
+  tf.io.gfile.makedirs(args.output_dir)
+  if flag_values is None:
+    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+  estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
+
+  model_fn = pretraining_model.model_fn_builder(
+      bert_config=bert_config, init_checkpoint=args.init_checkpoint, learning_rate=args.learning_rate,
+      num_train_steps=args.num_train_steps, num_warmup_steps=args.num_warmup_steps, options=options,
+      output_dir=args.output_dir, no_nsp=args.no_nsp)
+  estimator = estimator_utils.build_estimator(model_fn, options, args.output_dir,
+                                              train_batch_size=args.train_batch_size,
+                                              eval_batch_size=args.eval_batch_size)
+
+  if args.do_train:
+    logging.info("***** Running training: %d files, batch size %d, %d steps *****", len(train_files),
+                 args.train_batch_size, args.num_train_steps)
+    train_input_fn = pretraining_input.input_fn_builder(
+        train_files, args.max_seq_length, args.max_predictions_per_seq, is_training=True,
+        record_format=train_format, no_nsp=args.no_nsp,
+        dynamic_masking_fn=_dynamic_masking_fn(train_format, args, bert_config, options),
+        seed=options.tf_random_seed)
+    from bert import distribution
+    distribution.train_estimator(estimator, train_input_fn, max_steps=args.num_train_steps)
+
+  if not args.do_eval:
+    return None
+  logging.info("***** Running evaluation: %d files, batch size %d, at most %d steps *****", len(eval_files),
+               args.eval_batch_size, args.max_eval_steps)
+  eval_input_fn = pretraining_input.input_fn_builder(
+      eval_files, args.max_seq_length, args.max_predictions_per_seq, is_training=False,
+      record_format=eval_format, no_nsp=args.no_nsp,
+      # TPUs evaluate a fixed number of whole batches (Google's repeated input); elsewhere one pass over the
+      # files, so a small held-out set is not counted several times.
+      repeat_eval=options.use_tpu,
+      dynamic_masking_fn=_dynamic_masking_fn(eval_format, args, bert_config, options),
+      seed=options.tf_random_seed)
+  result = estimator.evaluate(input_fn=eval_input_fn, steps=args.max_eval_steps)
+  result = {key: value.item() if hasattr(value, "item") else value for key, value in result.items()}
+  output_eval_file = os.path.join(args.output_dir, "eval_results.txt")
+  estimator_utils.write_text_atomically(output_eval_file, pretraining_model.format_eval_results(result))
+  logging.info("***** Eval results *****\n%s", pretraining_model.format_eval_results(result))
+  return result

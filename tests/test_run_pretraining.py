@@ -1,0 +1,244 @@
+"""Tests for run_pretraining.py / bert.pretraining_run: training, evaluation, resume, checkpoint contract."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert import estimator_utils
+from bert import pretraining_run
+from bert.errors import UsageError
+from conftest import ROOT
+from pretraining_fixtures import TINY_CONFIG, write_config, write_records
+
+SEQ, PRED = 32, 5
+
+
+def _args(tmp_path, **overrides):
+  values = dict(output_dir=str(tmp_path / "out"), max_seq_length=SEQ, max_predictions_per_seq=PRED,
+                train_batch_size=8, eval_batch_size=8, learning_rate=1e-3, num_train_steps=4, num_warmup_steps=1,
+                do_train=True)
+  values.update(overrides)
+  if "bert_config_file" not in values:
+    values["bert_config_file"] = write_config(tmp_path / "bert_config.json")
+  if "input_file" not in values:
+    values["input_file"] = write_records(tmp_path / "default_train.tfrecord", 64)
+  return pretraining_run.PretrainingArgs(**values)
+
+
+def _options(**overrides):
+  values = dict(save_checkpoints_steps=1000, log_every_n_steps=1000, tf_random_seed=1)
+  values.update(overrides)
+  return estimator_utils.RunOptions(**values)
+
+
+def _googles_variables(config):
+  """Name -> shape of every variable of Google's pretraining checkpoint for `config` (DESIGN.md), with the
+  AdamWeightDecayOptimizer slots and global_step."""
+  hidden, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+  weights = {
+      "bert/embeddings/word_embeddings": [vocab, hidden],
+      "bert/embeddings/token_type_embeddings": [config["type_vocab_size"], hidden],
+      "bert/embeddings/position_embeddings": [config["max_position_embeddings"], hidden],
+      "bert/embeddings/LayerNorm/beta": [hidden], "bert/embeddings/LayerNorm/gamma": [hidden],
+      "bert/pooler/dense/kernel": [hidden, hidden], "bert/pooler/dense/bias": [hidden],
+      "cls/predictions/transform/dense/kernel": [hidden, hidden],
+      "cls/predictions/transform/dense/bias": [hidden],
+      "cls/predictions/transform/LayerNorm/beta": [hidden],
+      "cls/predictions/transform/LayerNorm/gamma": [hidden],
+      "cls/predictions/output_bias": [vocab],
+      "cls/seq_relationship/output_weights": [2, hidden], "cls/seq_relationship/output_bias": [2],
+  }
+  for layer in range(config["num_hidden_layers"]):
+    prefix = "bert/encoder/layer_%d/" % layer
+    for part in ("query", "key", "value"):
+      weights[prefix + "attention/self/%s/kernel" % part] = [hidden, hidden]
+      weights[prefix + "attention/self/%s/bias" % part] = [hidden]
+    weights[prefix + "attention/output/dense/kernel"] = [hidden, hidden]
+    weights[prefix + "attention/output/dense/bias"] = [hidden]
+    weights[prefix + "intermediate/dense/kernel"] = [hidden, inter]
+    weights[prefix + "intermediate/dense/bias"] = [inter]
+    weights[prefix + "output/dense/kernel"] = [inter, hidden]
+    weights[prefix + "output/dense/bias"] = [hidden]
+    for norm in ("attention/output/LayerNorm", "output/LayerNorm"):
+      weights[prefix + norm + "/beta"] = [hidden]
+      weights[prefix + norm + "/gamma"] = [hidden]
+  expected = dict(weights)
+  for name, shape in weights.items():
+    expected[name + "/adam_m"] = shape
+    expected[name + "/adam_v"] = shape
+  expected["global_step"] = []
+  return expected
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+  """A 4-step run with held-out eval, shared by the contract tests."""
+  tmp_path = tmp_path_factory.mktemp("trained")
+  args = _args(tmp_path, do_eval=True, eval_input_file=write_records(tmp_path / "eval.tfrecord", 20, seed=7))
+  result = pretraining_run.run(args, _options(), {"note": "from test"})
+  return args, result
+
+
+def test_checkpoint_has_exactly_googles_variable_names_and_shapes(trained_run):
+  args, _ = trained_run
+  checkpoint = tf.train.latest_checkpoint(args.output_dir)
+  assert checkpoint.endswith("model.ckpt-4")
+  assert dict(tf.train.list_variables(checkpoint)) == _googles_variables(TINY_CONFIG)
+
+
+def test_eval_writes_googles_metrics_and_run_metadata(trained_run):
+  args, result = trained_run
+  lines = open(os.path.join(args.output_dir, "eval_results.txt")).read().splitlines()
+  keys = [line.split(" = ")[0] for line in lines]
+  assert keys == ["global_step", "loss", "masked_lm_accuracy", "masked_lm_loss", "next_sentence_accuracy",
+                  "next_sentence_loss"]
+  values = {line.split(" = ")[0]: float(line.split(" = ")[1]) for line in lines}
+  assert values["global_step"] == 4 and 0 <= values["masked_lm_accuracy"] <= 1
+  assert values["masked_lm_loss"] == pytest.approx(result["masked_lm_loss"])
+  # The untrained model is near the uniform guess over the vocabulary: loss ~ ln(120).
+  assert 3.0 < values["masked_lm_loss"] < 6.0
+  assert json.load(open(os.path.join(args.output_dir, "bert_config.json")))["vocab_size"] == 120
+  assert json.load(open(os.path.join(args.output_dir, "run_flags.json"))) == {"note": "from test"}
+
+
+def test_transformers_loads_the_checkpoint_with_the_same_masked_lm_logits(trained_run):
+  torch = pytest.importorskip("torch")
+  transformers = pytest.importorskip("transformers")
+  args, _ = trained_run
+  checkpoint = tf.train.latest_checkpoint(args.output_dir)
+  # Our predictions on the eval file (PREDICT mode: log-probabilities at the masked positions).
+  from bert import modeling
+  from bert import pretraining_input
+  from bert import pretraining_model
+  config = modeling.BertConfig.from_json_file(args.bert_config_file)
+  options = _options()
+  model_fn = pretraining_model.model_fn_builder(config, None, 1e-3, 4, 1, options, args.output_dir)
+  estimator = estimator_utils.build_estimator(model_fn, options, args.output_dir, 8, predict_batch_size=4)
+  record_format = pretraining_input.check_record_format(args.eval_input_file, SEQ, PRED)
+  input_fn = pretraining_input.input_fn_builder([args.eval_input_file], SEQ, PRED, False, record_format,
+                                                repeat_eval=False)
+  batch = next(input_fn({"batch_size": 4}).as_numpy_iterator())
+  ours = [p["masked_lm_log_probs"] for p in estimator.predict(input_fn, checkpoint_path=checkpoint,
+                                                              yield_single_examples=True)][:4]
+
+  hf_config = transformers.BertConfig(**dict(TINY_CONFIG, hidden_act="gelu_new"))
+  model = transformers.BertForPreTraining(hf_config)
+  transformers.load_tf_weights_in_bert(model, hf_config, checkpoint)
+  model.eval()
+  with torch.no_grad():
+    output = model(input_ids=torch.tensor(batch["input_ids"], dtype=torch.long),
+                   attention_mask=torch.tensor(batch["input_mask"], dtype=torch.long),
+                   token_type_ids=torch.tensor(batch["segment_ids"], dtype=torch.long))
+  logits = output.prediction_logits.numpy()
+  for row in range(4):
+    hf_log_probs = torch.log_softmax(torch.tensor(logits[row, batch["masked_lm_positions"][row]]), -1).numpy()
+    np.testing.assert_allclose(ours[row], hf_log_probs, atol=1e-4)
+
+
+def test_no_nsp_training_learns_the_masked_tokens(tmp_path):
+  # Every masked token is id 110: any model that learns gets them right; records carry no NSP labels.
+  args = _args(tmp_path, input_file=write_records(tmp_path / "train.tfrecord", 64, label_id=110, with_nsp=False),
+               eval_input_file=write_records(tmp_path / "eval.tfrecord", 16, seed=2, label_id=110, with_nsp=False), do_eval=True,
+               no_nsp=True, num_train_steps=30, learning_rate=5e-3, num_warmup_steps=3)
+  result = pretraining_run.run(args, _options())
+  assert result["masked_lm_accuracy"] > 0.95
+  assert "next_sentence_accuracy" not in result
+
+
+def test_records_without_nsp_labels_need_no_nsp(tmp_path):
+  args = _args(tmp_path, input_file=write_records(tmp_path / "t.tfrecord", 4, with_nsp=False))
+  with pytest.raises(UsageError, match="pass --no_nsp"):
+    pretraining_run.run(args, _options())
+
+
+def test_continued_pretraining_with_a_larger_vocab_copies_the_old_rows(trained_run, tmp_path):
+  source, _ = trained_run
+  checkpoint = tf.train.latest_checkpoint(source.output_dir)
+  args = _args(tmp_path, bert_config_file=write_config(tmp_path / "big.json", vocab_size=130),
+               init_checkpoint=source.output_dir, num_train_steps=1)
+  pretraining_run.run(args, _options())
+  start = os.path.join(args.output_dir, "model.ckpt-0")  # the initial values, before the first update
+  old = tf.train.load_variable(checkpoint, "bert/embeddings/word_embeddings")
+  new = tf.train.load_variable(start, "bert/embeddings/word_embeddings")
+  assert new.shape == (130, TINY_CONFIG["hidden_size"])
+  np.testing.assert_array_equal(new[:120], old)
+  assert 0 < np.std(new[120:]) < 0.05  # freshly initialised (truncated normal, stddev 0.02)
+  np.testing.assert_array_equal(tf.train.load_variable(start, "cls/predictions/output_bias")[:120],
+                                tf.train.load_variable(checkpoint, "cls/predictions/output_bias"))
+  smaller = tmp_path / "smaller"
+  smaller.mkdir()
+  with pytest.raises(UsageError, match="vocabulary of 120 tokens .* vocab_size is 100"):
+    pretraining_run.run(_args(smaller, bert_config_file=write_config(smaller / "small.json", vocab_size=100),
+                              init_checkpoint=checkpoint, num_train_steps=1), _options())
+
+def _script(args, **kwargs):
+  """Runs run_pretraining.py in a subprocess; returns CompletedProcess (or Popen with popen=True)."""
+  command = [sys.executable, str(ROOT / "run_pretraining.py")] + args
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run(command, cwd=str(ROOT), capture_output=True, text=True, env=env, **kwargs)
+
+
+def test_script_reports_bad_input_in_one_line(tmp_path):
+  config = write_config(tmp_path / "c.json")
+  records = write_records(tmp_path / "t.tfrecord", 2)
+  common = ["--bert_config_file=" + config, "--output_dir=" + str(tmp_path / "out"), "--do_train",
+            "--max_predictions_per_seq=%d" % PRED]
+  missing = _script(common + ["--input_file=%s/nothing_*.tfrecord" % tmp_path, "--max_seq_length=32"])
+  assert missing.returncode == 1
+  assert missing.stderr.strip().splitlines()[-1] == "error: --input_file %s/nothing_*.tfrecord matches no files" % tmp_path
+  assert "Traceback" not in missing.stderr
+  wrong_length = _script(common + ["--input_file=" + records, "--max_seq_length=64"])
+  assert wrong_length.returncode == 1
+  assert wrong_length.stderr.strip().splitlines()[-1] == (
+      "error: --input_file %s: feature input_ids has 32 values per record but --max_seq_length=64; rerun with "
+      "--max_seq_length=32 or recreate the data" % records)
+  assert "Traceback" not in wrong_length.stderr
+  assert not os.path.exists(tmp_path / "out")
+
+
+def _latest_step(output_dir):
+  latest = tf.train.latest_checkpoint(output_dir)
+  return int(latest.rsplit("-", 1)[1]) if latest else None
+
+
+def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
+  steps = 800
+  config = write_config(tmp_path / "c.json")
+  records = write_records(tmp_path / "t.tfrecord", 64)
+  out = str(tmp_path / "out")
+  argv = ["--bert_config_file=" + config, "--input_file=" + records, "--output_dir=" + out, "--do_train",
+          "--max_seq_length=32", "--max_predictions_per_seq=%d" % PRED, "--train_batch_size=4",
+          "--num_train_steps=%d" % steps, "--num_warmup_steps=10", "--learning_rate=1e-3",
+          "--save_checkpoints_steps=20", "--log_every_n_steps=1"]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  process = subprocess.Popen([sys.executable, str(ROOT / "run_pretraining.py")] + argv, cwd=str(ROOT), env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  try:
+    deadline = time.time() + 90
+    while time.time() < deadline and not (_latest_step(out) or 0) >= 20 and process.poll() is None:
+      time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+  finally:
+    process.wait()
+  assert process.returncode == -signal.SIGKILL
+  killed_at = _latest_step(out)
+  assert killed_at is not None and 20 <= killed_at < steps
+
+  rerun = _script(argv)
+  assert rerun.returncode == 0, rerun.stderr[-2000:]
+  assert _latest_step(out) == steps
+  assert tf.train.load_variable(os.path.join(out, "model.ckpt-%d" % steps), "global_step") == steps
+  progress = [line.split() for line in rerun.stderr.splitlines() if line.startswith("step ")]
+  # The rerun starts right after the last checkpoint, with the learning rate of that point of the schedule.
+  first = progress[0]
+  assert first[1] == "%d/%d" % (killed_at + 1, steps)
+  lr_index = first.index("learning_rate") + 1
+  assert float(first[lr_index]) == pytest.approx(1e-3 * (1 - killed_at / steps), rel=1e-2)
+  assert progress[-1][1] == "%d/%d" % (steps, steps)
