@@ -194,7 +194,7 @@ def main(_):
   warmup_steps = 1 if FLAGS.quick else FLAGS.warmup_steps
   cfg = session_config(FLAGS.intra_op_threads, FLAGS.inter_op_threads, FLAGS.use_xla)
 
-  matmul_size = 512 if FLAGS.quick else FLAGS.matmul_size
+  matmul_size = 1024 if FLAGS.quick else FLAGS.matmul_size
   matmul_flops = measure_matmul_flops(matmul_size, cfg, min_steps, min_seconds / 2)
   rows = []
   for name in names:
