@@ -185,8 +185,11 @@ def export(make_model_fn, options, setup, export_dir):
     raise UsageError("--export_dir needs a trained checkpoint in --output_dir %s (train first with --do_train)"
                      % setup.output_dir)
   cpu_options = dataclasses.replace(options, use_tpu=False, num_gpus=0, precision="fp32")
-  estimator = estimator_utils.build_estimator(make_model_fn(cpu_options), cpu_options, setup.output_dir,
-                                              train_batch_size=1)
+  # export_to_tpu=False: one MetaGraph (tag "serve"), so tf.saved_model.load and TF Serving take it as is.
+  estimator = tf.compat.v1.estimator.tpu.TPUEstimator(
+      use_tpu=False, model_fn=make_model_fn(cpu_options),
+      config=estimator_utils.build_run_config(cpu_options, setup.output_dir), train_batch_size=1,
+      predict_batch_size=1, export_to_tpu=False)
   path = classifier_model.export_saved_model(estimator, export_dir, setup.max_seq_length, checkpoint)
   logging.info("SavedModel written to %s", path)
   return path

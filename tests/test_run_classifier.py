@@ -1,0 +1,231 @@
+"""run_classifier end to end on a ChnSentiCorp slice with a tiny random model; bad input through the CLI; the
+classification/regression heads; submission writers."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, ZH_VOCAB, shared_path
+
+TINY_CONFIG = {"attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+               "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 64,
+               "max_position_embeddings": 64, "num_attention_heads": 2, "num_hidden_layers": 2,
+               "type_vocab_size": 2, "vocab_size": 21128}
+SEQ = 64
+
+
+def _env():
+  env = dict(os.environ)
+  env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""})
+  return env
+
+
+def _slice(source, target, rows):
+  """Copies the header and the first `rows` data lines of a TSV."""
+  with open(source, encoding="utf-8") as handle:
+    lines = [next(handle) for _ in range(rows + 1)]
+  target.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+  """Trains 8 steps on 160 ChnSentiCorp examples, evaluates on 40, predicts 24, exports a SavedModel."""
+  source = shared_path("chnsenticorp")
+  work = tmp_path_factory.mktemp("chnsenticorp")
+  data = work / "data"
+  data.mkdir()
+  _slice(source / "train.tsv", data / "train.tsv", 160)
+  _slice(source / "dev.tsv", data / "dev.tsv", 40)
+  _slice(source / "test.tsv", data / "test.tsv", 24)
+  config = work / "bert_config.json"
+  config.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
+  output_dir, export_dir = work / "out", work / "export"
+  command = [sys.executable, str(ROOT / "run_classifier.py"), "--task_name=chnsenticorp", "--data_dir=%s" % data,
+             "--vocab_file=%s" % ZH_VOCAB, "--bert_config_file=%s" % config, "--output_dir=%s" % output_dir,
+             "--do_train", "--do_eval", "--do_predict", "--max_seq_length=%d" % SEQ, "--train_batch_size=16",
+             "--num_train_steps=8", "--learning_rate=1e-3", "--eval_batch_size=16", "--predict_batch_size=16",
+             "--log_every_n_steps=4", "--tf_random_seed=7", "--export_dir=%s" % export_dir]
+  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return {"data": data, "output_dir": output_dir, "export_dir": export_dir, "stderr": result.stderr}
+
+
+def test_train_eval_predict_outputs(trained_run):
+  output_dir = trained_run["output_dir"]
+  assert os.path.exists(output_dir / "model.ckpt-8.index")
+  results = json.loads((output_dir / "eval_results.json").read_text())
+  assert results["global_step"] == 8 and results["eval_num_examples"] == 40
+  assert 0.0 <= results["eval_accuracy"] <= 1.0 and 0.0 < results["eval_loss"] < 5.0
+  text_lines = (output_dir / "eval_results.txt").read_text().splitlines()
+  parsed = dict(line.split(" = ") for line in text_lines)
+  assert float(parsed["eval_accuracy"]) == pytest.approx(results["eval_accuracy"])
+  probabilities = np.loadtxt(output_dir / "test_results.tsv", delimiter="\t")
+  assert probabilities.shape == (24, 2)
+  np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+  # ChnSentiCorp's test file is labelled, so its metrics are reported too.
+  assert json.loads((output_dir / "test_eval_results.json").read_text())["test_num_examples"] == 24
+  # The progress line of the shared host_call (step 4 and 8 of 8).
+  assert "step 8/8 loss" in trained_run["stderr"]
+
+
+def test_saved_model_probabilities_equal_estimator_predict(trained_run):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tokenization  # pylint: disable=import-outside-toplevel
+  from bert import classifier_data, tasks  # pylint: disable=import-outside-toplevel
+
+  (version,) = os.listdir(trained_run["export_dir"])
+  loaded = tf.saved_model.load(str(trained_run["export_dir"] / version))
+  signature = loaded.signatures["serving_default"]
+  assert sorted(signature.structured_input_signature[1]) == ["input_ids", "input_mask", "segment_ids"]
+  processor = tasks.get_processor("chnsenticorp")
+  examples = processor.get_test_examples(str(trained_run["data"]))
+  tokenizer = tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
+  features = classifier_data.convert_examples_to_features(examples, processor.get_labels(), SEQ, tokenizer)
+  inputs = {name: tf.constant([getattr(f, name) for f in features], dtype=tf.int32)
+            for name in ("input_ids", "input_mask", "segment_ids")}
+  served = signature(**inputs)["probabilities"].numpy()
+  predicted = np.loadtxt(trained_run["output_dir"] / "test_results.tsv", delimiter="\t")
+  np.testing.assert_allclose(served, predicted, atol=1e-6)
+
+
+BAD_INPUT_DRIVER = textwrap.dedent("""
+    import json, sys
+    from absl import flags
+    import run_classifier
+    results = []
+    for argv in json.loads(sys.argv[1]):
+      flags.FLAGS.unparse_flags()
+      flags.FLAGS(["run_classifier.py"] + argv)
+      try:
+        run_classifier.main([])
+        results.append(None)
+      except SystemExit as error:
+        results.append(str(error.code))
+    print(json.dumps(results))
+""")
+
+
+def test_bad_input_gives_one_line_errors(tmp_path):
+  config = tmp_path / "bert_config.json"
+  config.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
+  good = tmp_path / "good"
+  good.mkdir()
+  (good / "train.tsv").write_text("label\ttext_a\n1\t好\n", encoding="utf-8")
+  bad_columns = tmp_path / "bad_columns"
+  bad_columns.mkdir()
+  (bad_columns / "train.tsv").write_text("label\ttext_a\n1\t好\n0\t差\t多余\n", encoding="utf-8")
+  bad_label = tmp_path / "bad_label"
+  bad_label.mkdir()
+  (bad_label / "train.tsv").write_text("label\ttext_a\n1\t好\n2\t差\n", encoding="utf-8")
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  (empty / "train.tsv").write_text("", encoding="utf-8")
+  common = ["--vocab_file=%s" % ZH_VOCAB, "--bert_config_file=%s" % config, "--do_train",
+            "--max_seq_length=%d" % SEQ, "--num_train_steps=1"]
+  cases = [
+      ["--task_name=chnsenticorp", "--data_dir=%s" % bad_columns, "--output_dir=%s" % (tmp_path / "o1")],
+      ["--task_name=chnsenticorp", "--data_dir=%s" % bad_label, "--output_dir=%s" % (tmp_path / "o2")],
+      ["--task_name=sentiment", "--data_dir=%s" % good, "--output_dir=%s" % (tmp_path / "o3")],
+      ["--task_name=chnsenticorp", "--data_dir=%s" % empty, "--output_dir=%s" % (tmp_path / "o4")],
+      ["--task_name=chnsenticorp", "--data_dir=%s" % good, "--output_dir=%s" % (tmp_path / "o5"),
+       "--max_seq_length=128"],
+      ["--task_name=chnsenticorp", "--data_dir=%s" % good],
+  ]
+  argvs = [case + common[:-2] + (common[-2:] if "--max_seq_length=128" not in case else common[-1:])
+           for case in cases]
+  result = subprocess.run([sys.executable, "-c", BAD_INPUT_DRIVER, json.dumps(argvs)], capture_output=True,
+                          text=True, env=_env(), cwd=str(ROOT), timeout=120)
+  assert result.returncode == 0, result.stderr[-3000:]
+  messages = json.loads(result.stdout.strip().splitlines()[-1])
+  assert all(message and message.startswith("error: ") and "\n" not in message for message in messages), messages
+  assert "bad_columns/train.tsv:3: expected 2 tab-separated columns, found 3" in messages[0]
+  assert "--skip_bad_rows" in messages[0]
+  assert "unknown label '2' for task chnsenticorp; allowed labels: 0, 1" in messages[1]
+  assert "'sentiment' is not a known task; known tasks: " in messages[2] and "chnsenticorp" in messages[2]
+  assert "empty/train.tsv: the file is empty" in messages[3]
+  assert "--max_seq_length 128 exceeds max_position_embeddings 64" in messages[4]
+  assert messages[5] == "error: --output_dir is required"
+
+
+def test_skip_bad_rows_trains_on_the_good_rows(tmp_path):
+  from bert import tasks  # pylint: disable=import-outside-toplevel
+  (tmp_path / "train.tsv").write_text("label\ttext_a\n1\t好\n0\t差\t多余\n0\t坏\n", encoding="utf-8")
+  processor = tasks.get_processor("chnsenticorp", skip_bad_rows=True)
+  assert [e.text_a for e in processor.get_train_examples(str(tmp_path))] == ["好", "坏"]
+  assert list(processor.stats.values())[0].as_dict() == {"examples": 2, "skipped_bad_rows": 1,
+                                                         "dropped_no_gold_label": 0}
+
+
+# ---- heads (graph level) ------------------------------------------------------------------------------------
+
+def _build_head(is_regression, labels):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from bert import classifier_model, modeling  # pylint: disable=import-outside-toplevel
+  graph = tf.Graph()
+  with graph.as_default():
+    config = modeling.BertConfig.from_dict(TINY_CONFIG)
+    ids = tf.constant(np.random.RandomState(0).randint(1, 21128, size=(3, 8)), dtype=tf.int32)
+    label_tensor = tf.constant(labels, dtype=tf.float32 if is_regression else tf.int32)
+    outputs = classifier_model.create_model(config, False, ids, tf.ones_like(ids), tf.zeros_like(ids), label_tensor,
+                                            num_labels=3, use_one_hot_embeddings=False, is_regression=is_regression)
+    shapes = {v.name.split(":")[0]: v.shape.as_list() for v in tf.compat.v1.global_variables()}
+    with tf.compat.v1.Session() as session:
+      session.run(tf.compat.v1.global_variables_initializer())
+      values = session.run(outputs)
+  return shapes, values
+
+
+def test_classification_head_is_googles():
+  shapes, (loss, per_example, logits, probabilities) = _build_head(False, [0, 2, 1])
+  assert shapes["output_weights"] == [3, 32] and shapes["output_bias"] == [3]
+  assert "bert/pooler/dense/kernel" in shapes
+  log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  np.testing.assert_allclose(per_example, -log_probs[np.arange(3), [0, 2, 1]], rtol=1e-5)
+  np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-6)
+  assert loss == pytest.approx(per_example.mean(), rel=1e-5)
+
+
+def test_regression_head_uses_mean_squared_error():
+  targets = [0.5, 4.0, 2.5]
+  shapes, (loss, per_example, logits, scores) = _build_head(True, targets)
+  assert shapes["output_weights"] == [1, 32] and shapes["output_bias"] == [1]
+  np.testing.assert_allclose(scores, logits[:, 0])
+  np.testing.assert_allclose(per_example, (scores - np.array(targets)) ** 2, rtol=1e-5)
+  assert loss == pytest.approx(np.mean((scores - np.array(targets)) ** 2), rel=1e-5)
+
+
+# ---- TPU padding and submission files ----------------------------------------------------------------------
+
+def test_padding_examples_are_zero_features_marked_unreal():
+  from bert import classifier_data  # pylint: disable=import-outside-toplevel
+  from bert.tasks import InputExample, PaddingInputExample  # pylint: disable=import-outside-toplevel
+  padded, real = classifier_data.pad_examples([InputExample("a", "x")] * 5, 4)
+  assert (len(padded), real) == (8, 5) and all(isinstance(e, PaddingInputExample) for e in padded[5:])
+  feature = classifier_data.convert_single_example(0, padded[-1], ["0", "1"], 16, tokenizer=None)
+  assert feature.input_ids == [0] * 16 and feature.input_mask == [0] * 16 and not feature.is_real_example
+
+
+def test_glue_and_clue_submission_files(tmp_path):
+  from bert import classifier_outputs  # pylint: disable=import-outside-toplevel
+  from bert.tasks import InputExample  # pylint: disable=import-outside-toplevel
+  examples = [InputExample("t-1", "a", example_id="0"), InputExample("t-2", "b", example_id="1")]
+  probabilities = np.array([[0.2, 0.8], [0.9, 0.1]])
+  labels = classifier_outputs.predicted_labels(probabilities, ["entailment", "not_entailment"], False)
+  path = classifier_outputs.write_submission(str(tmp_path), ("glue", "RTE"), "", examples, labels)
+  assert os.path.basename(path) == "RTE.tsv"
+  assert open(path).read() == "index\tprediction\n0\tnot_entailment\n1\tentailment\n"
+  path = classifier_outputs.write_submission(str(tmp_path), ("glue", "MNLI"), "mismatched", examples,
+                                             ["neutral", "entailment"])
+  assert os.path.basename(path) == "MNLI-mm.tsv"
+  scores = classifier_outputs.predicted_labels(np.array([5.7, 2.25]), [None], True)
+  path = classifier_outputs.write_submission(str(tmp_path), ("glue", "STS-B"), "", examples, scores)
+  assert open(path).read() == "index\tprediction\n0\t5.000\n1\t2.250\n"
+  clue = [InputExample("t-1", "a", example_id=17), InputExample("t-2", "b", example_id="18")]
+  path = classifier_outputs.write_submission(str(tmp_path), ("clue", "tnews"), "", clue, ["102", "116"])
+  assert os.path.basename(path) == "tnews_predict.json"
+  assert [json.loads(line) for line in open(path)] == [{"id": 17, "label": "102"}, {"id": 18, "label": "116"}]
+  assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]  # atomic writes leave no temp files
