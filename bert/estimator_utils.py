@@ -10,6 +10,7 @@ and inside its model_fn uses `build_train_op`, `init_from_checkpoint` and `train
 On TPU the estimator runs on the TPU resolved by name; on CPU/GPU the same TPUEstimator runs with
 use_tpu=False (and a tf.distribute strategy for several GPUs or workers, from `bert.distribution`).
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -74,15 +75,29 @@ class RunOptions:
 
 
 def _session_config(options):
-  """Session config: soft placement (CPU fallbacks), and XLA auto-clustering when --use_xla."""
+  """Session config: soft placement (CPU fallbacks), and XLA auto-clustering (GPU) when --use_xla."""
   config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
   if options.use_xla and not options.use_tpu:
     config.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
-    # Auto-clustering ignores CPU devices unless this XLA flag is set (read when the first session starts).
-    xla_flags = os.environ.get("TF_XLA_FLAGS", "")
-    if "--tf_xla_cpu_global_jit" not in xla_flags:
-      os.environ["TF_XLA_FLAGS"] = (xla_flags + " --tf_xla_cpu_global_jit").strip()
   return config
+
+
+def xla_scope(options):
+  """Context marking the ops built inside it for XLA compilation when --use_xla (CPU/GPU).
+
+  Session auto-clustering (set in the session config too) ignores CPU devices unless TF_XLA_FLAGS has
+  --tf_xla_cpu_global_jit when TensorFlow loads, so model_fns build their model inside this scope. On TPU
+  everything is compiled by XLA anyway.
+
+  Args:
+    options: RunOptions.
+
+  Returns:
+    A context manager.
+  """
+  if options.use_xla and not options.use_tpu:
+    return tf.xla.experimental.jit_scope(compile_ops=True)
+  return contextlib.nullcontext()
 
 
 def tpu_cluster_resolver(options):
@@ -312,7 +327,7 @@ def init_from_checkpoint(init_checkpoint, use_tpu, variables=None):
   return None
 
 
-def _write_atomically(path, text):
+def write_text_atomically(path, text):
   """Writes `text` to `path` through a temporary name and a rename (works on local disks and GCS)."""
   temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
   with tf.io.gfile.GFile(temporary, "w") as handle:
@@ -337,8 +352,8 @@ def write_run_metadata(output_dir, config, flags):
   config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
   config_path = os.path.join(output_dir, "bert_config.json")
   flags_path = os.path.join(output_dir, "run_flags.json")
-  _write_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
-  _write_atomically(flags_path, json.dumps(flags, indent=2, sort_keys=True, default=str) + "\n")
+  write_text_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+  write_text_atomically(flags_path, json.dumps(flags, indent=2, sort_keys=True, default=str) + "\n")
   return config_path, flags_path
 
 

@@ -81,23 +81,24 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
   def model_fn(features, labels, mode, params):
     del labels
     is_training = mode == tf.estimator.ModeKeys.TRAIN
-    model = modeling.BertModel(
-        config=bert_config,
-        is_training=is_training,
-        input_ids=features["input_ids"],
-        input_mask=features["input_mask"],
-        token_type_ids=features["segment_ids"],
-        use_one_hot_embeddings=use_one_hot_embeddings,
-        compute_type=COMPUTE_TYPES[options.precision])
-    (masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs) = modeling.get_masked_lm_output(
-        bert_config, model.get_sequence_output(), model.get_embedding_table(), features["masked_lm_positions"],
-        features["masked_lm_ids"], features["masked_lm_weights"])
-    total_loss = masked_lm_loss
-    next_sentence = None
-    if not no_nsp:
-      next_sentence = modeling.get_next_sentence_output(bert_config, model.get_pooled_output(),
-                                                        features["next_sentence_labels"])
-      total_loss += next_sentence[0]
+    with estimator_utils.xla_scope(options):
+      model = modeling.BertModel(
+          config=bert_config,
+          is_training=is_training,
+          input_ids=features["input_ids"],
+          input_mask=features["input_mask"],
+          token_type_ids=features["segment_ids"],
+          use_one_hot_embeddings=use_one_hot_embeddings,
+          compute_type=COMPUTE_TYPES[options.precision])
+      (masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs) = modeling.get_masked_lm_output(
+          bert_config, model.get_sequence_output(), model.get_embedding_table(), features["masked_lm_positions"],
+          features["masked_lm_ids"], features["masked_lm_weights"])
+      total_loss = masked_lm_loss
+      next_sentence = None
+      if not no_nsp:
+        next_sentence = modeling.get_next_sentence_output(bert_config, model.get_pooled_output(),
+                                                          features["next_sentence_labels"])
+        total_loss += next_sentence[0]
 
     scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, options.use_tpu)
 

@@ -242,3 +242,21 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
   lr_index = first.index("learning_rate") + 1
   assert float(first[lr_index]) == pytest.approx(1e-3 * (1 - killed_at / steps), rel=1e-2)
   assert progress[-1][1] == "%d/%d" % (steps, steps)
+
+
+def test_use_xla_compiles_the_model_and_matches_the_plain_run(trained_run, tmp_path):
+  source, _ = trained_run
+  results = {}
+  for use_xla in (False, True):
+    run_dir = tmp_path / ("xla" if use_xla else "plain")
+    run_dir.mkdir()
+    # No dropout and the same starting checkpoint: both runs compute the same function.
+    args = _args(run_dir, bert_config_file=write_config(run_dir / "c.json", hidden_dropout_prob=0.0,
+                                                        attention_probs_dropout_prob=0.0),
+                 input_file=source.input_file, eval_input_file=source.eval_input_file,
+                 init_checkpoint=source.output_dir, num_train_steps=2, do_eval=True)
+    results[use_xla] = pretraining_run.run(args, _options(use_xla=use_xla))
+    graph = open(os.path.join(args.output_dir, "graph.pbtxt")).read()
+    assert ("_XlaCompile" in graph) == use_xla
+  for key in ("masked_lm_loss", "next_sentence_loss", "masked_lm_accuracy"):
+    assert results[True][key] == pytest.approx(results[False][key], abs=1e-3)
