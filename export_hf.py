@@ -25,8 +25,9 @@ flags.DEFINE_string("bert_config_file", None, "bert_config.json of the checkpoin
 flags.DEFINE_string("vocab_file", None, "vocab.txt of the checkpoint (copied into the output).")
 flags.DEFINE_string("output_dir", None, "Hugging Face model directory to write.")
 flags.DEFINE_enum("head", "auto", ("auto",) + hf_interop.HEADS,
-                  "Which model to export: none (BertModel), pretraining (BertForPreTraining), classifier "
-                  "(BertForSequenceClassification, run_classifier.py checkpoints), squad "
+                  "Which model to export: none (BertModel), pretraining (BertForPreTraining: masked LM + next "
+                  "sentence), masked_lm (BertForMaskedLM: checkpoints pretrained without NSP, e.g. RoBERTa-wwm), "
+                  "classifier (BertForSequenceClassification, run_classifier.py checkpoints), squad "
                   "(BertForQuestionAnswering, run_squad.py checkpoints); auto picks it from the variables.")
 flags.DEFINE_bool("do_lower_case", True, "Written to tokenizer_config.json; use the value the model was trained with.")
 flags.DEFINE_list("label_names", None,
@@ -49,7 +50,7 @@ def main(_):
   if summary.left_out:
     logging.info("left out %d checkpoint variables (optimizer slots, step counters, other heads), e.g. %s",
                  len(summary.left_out), ", ".join(summary.left_out[:5]))
-  logging.info("wrote %s (%s, %d tensors) to %s", summary.architecture, summary.head, summary.num_tensors,
+  logging.info("wrote %s (%s, %d tensors) to %s", summary.architecture, summary.head, len(summary.exported),
                FLAGS.output_dir)
 
 

@@ -25,10 +25,11 @@ import tensorflow as tf
 
 from bert.errors import UsageError
 
-HEADS = ("none", "pretraining", "classifier", "squad")
+HEADS = ("none", "pretraining", "masked_lm", "classifier", "squad")
 ARCHITECTURES = {
     "none": "BertModel",
     "pretraining": "BertForPreTraining",
+    "masked_lm": "BertForMaskedLM",
     "classifier": "BertForSequenceClassification",
     "squad": "BertForQuestionAnswering",
 }
@@ -102,6 +103,11 @@ def masked_lm_rules():
   return rules
 
 
+def next_sentence_rules():
+  """Rules of the next-sentence head."""
+  return _output_layer("cls/seq_relationship", "cls.seq_relationship")
+
+
 def head_rules(head):
   """Rules of a task head, with absolute HF names.
 
@@ -114,7 +120,9 @@ def head_rules(head):
   if head == "none":
     return []
   if head == "pretraining":
-    return masked_lm_rules() + _output_layer("cls/seq_relationship", "cls.seq_relationship")
+    return masked_lm_rules() + next_sentence_rules()
+  if head == "masked_lm":
+    return masked_lm_rules()
   if head == "classifier":
     return _output_layer("", "classifier")
   if head == "squad":
@@ -122,13 +130,22 @@ def head_rules(head):
   raise UsageError("--head=%s is not one of %s" % (head, ",".join(HEADS)))
 
 
-def export_rules(num_hidden_layers, head):
+def export_rules(num_hidden_layers, head, with_pooler=None):
   """All rules of the HF model class for `head`, with the names that class's save_pretrained would write.
 
-  BertModel saved on its own has no prefix; task models keep the backbone under "bert.". transformers'
-  BertForQuestionAnswering has no pooler (run_squad.py never uses it), so it is not exported for "squad".
+  BertModel saved on its own has no prefix; task models keep the backbone under "bert.".
+
+  Args:
+    num_hidden_layers: number of Transformer layers.
+    head: one of HEADS.
+    with_pooler: include the pooler; by default exactly when the transformers class has one
+      (BertForQuestionAnswering and BertForMaskedLM have none).
+
+  Returns:
+    A list of Rule.
   """
-  with_pooler = head != "squad"
+  if with_pooler is None:
+    with_pooler = head not in ("squad", "masked_lm")
   backbone = backbone_rules(num_hidden_layers, with_pooler)
   if head == "none":
     return backbone
@@ -149,7 +166,7 @@ def expected_tf_shapes(config, head, num_labels=None):
   """
   h, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
   shapes = {}
-  for rule in export_rules(config["num_hidden_layers"], head):
+  for rule in export_rules(config["num_hidden_layers"], head, with_pooler=True):
     name = rule.tf_name
     if name.endswith("word_embeddings"):
       shape = (vocab, h)
@@ -351,14 +368,17 @@ def resolve_checkpoint(path, flag="--init_checkpoint"):
 
 
 def detect_head(variable_names):
-  """Chooses the head whose variables a checkpoint holds (squad, classifier, pretraining, else none)."""
+  """Chooses the head whose variables a checkpoint holds (squad, classifier, pretraining, masked_lm, none).
+
+  A masked-LM head without the next-sentence head (RoBERTa-style pretraining without NSP) is "masked_lm".
+  """
   names = set(variable_names)
   if "cls/squad/output_weights" in names:
     return "squad"
   if "output_weights" in names:
     return "classifier"
   if "cls/predictions/output_bias" in names:
-    return "pretraining"
+    return "pretraining" if "cls/seq_relationship/output_weights" in names else "masked_lm"
   return "none"
 
 
@@ -428,7 +448,8 @@ def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
     head: one of HEADS, or "auto" to pick it from the variables present.
 
   Returns:
-    (head, OrderedDict hf_name -> float32 numpy array, list of checkpoint variables left out).
+    (head, OrderedDict hf_name -> float32 numpy array, list of exported checkpoint variables, list of
+    checkpoint variables left out).
 
   Raises:
     UsageError: unreadable checkpoint, missing variables (all listed), shapes that disagree with the config.
@@ -436,7 +457,10 @@ def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
   prefix, reader, shapes = open_checkpoint(checkpoint)
   if head == "auto":
     head = detect_head(shapes)
-  rules = export_rules(bert_config["num_hidden_layers"], head)
+  # BertForMaskedLM has no pooler, but a model fine-tuned from the export (AutoModelForSequenceClassification)
+  # needs it, so a pooler the checkpoint has is kept; transformers notes it as unused when loading the MLM.
+  with_pooler = True if head == "masked_lm" and "bert/pooler/dense/kernel" in shapes else None
+  rules = export_rules(bert_config["num_hidden_layers"], head, with_pooler)
   check_required_variables(prefix, shapes, rules, bert_config, head, "--head=%s" % head)
   state = collections.OrderedDict()
   for rule in rules:
@@ -444,7 +468,7 @@ def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
     state[rule.hf_name] = np.ascontiguousarray(value.T if rule.transpose else value)
   used = {r.tf_name for r in rules}
   left_out = sorted(name for name in shapes if name not in used)
-  return head, state, left_out
+  return head, state, [r.tf_name for r in rules], left_out
 
 
 def _atomic_write_text(path, text):
@@ -519,7 +543,7 @@ def write_sentence_transformers_files(output_dir, hidden_size, pooling, max_seq_
                      {"max_seq_length": max_seq_length, "do_lower_case": False})
 
 
-ExportSummary = collections.namedtuple("ExportSummary", ["head", "architecture", "num_tensors", "left_out"])
+ExportSummary = collections.namedtuple("ExportSummary", ["head", "architecture", "exported", "left_out"])
 
 
 def export_hf(init_checkpoint, bert_config_file, vocab_file, output_dir, head="auto", do_lower_case=True,
@@ -545,7 +569,7 @@ def export_hf(init_checkpoint, bert_config_file, vocab_file, output_dir, head="a
     raise UsageError("--sentence_pooling=%s is not one of %s" % (sentence_pooling, ",".join(SENTENCE_POOLING_MODES)))
   bert_config = load_bert_config(bert_config_file)
   check_vocab_size(vocab_file, bert_config["vocab_size"], "--vocab_file", "--bert_config_file")
-  head, state, left_out = checkpoint_to_hf_state(init_checkpoint, bert_config, head)
+  head, state, exported, left_out = checkpoint_to_hf_state(init_checkpoint, bert_config, head)
   num_labels = state["classifier.weight"].shape[0] if head == "classifier" else None
   if label_names and head != "classifier":
     raise UsageError("--label_names applies to --head=classifier only (the head is %s)" % head)
@@ -558,7 +582,7 @@ def export_hf(init_checkpoint, bert_config_file, vocab_file, output_dir, head="a
                                       bert_config["max_position_embeddings"])
   # config.json last: its presence marks a complete directory for transformers.
   _atomic_write_json(os.path.join(output_dir, "config.json"), hf_config)
-  return ExportSummary(head, ARCHITECTURES[head], len(state), left_out)
+  return ExportSummary(head, ARCHITECTURES[head], exported, left_out)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -675,13 +699,19 @@ def hf_state_to_tf_variables(tensors, bert_config):
     notes.append("no pooler weights (the model was saved without a pooler); bert/pooler/dense keeps its "
                  "initializer, which matters only for tasks that use the pooled [CLS] output")
     backbone = [r for r in backbone if not r.hf_name.startswith("pooler.")]
-  heads = []
+  found = []
   rules = list(backbone)
-  for head in ("pretraining", "classifier", "squad"):
-    present = [r for r in head_rules(head) if r.hf_name in canonical]
-    if present:
-      heads.append(head)
-      rules += present
+  groups = (("masked_lm", masked_lm_rules()), ("next_sentence", next_sentence_rules()),
+            ("classifier", head_rules("classifier")), ("squad", head_rules("squad")))
+  for name, group in groups:
+    absent = [r.hf_name for r in group if r.hf_name not in canonical]
+    if len(absent) == len(group):
+      continue
+    if absent:
+      raise UsageError("the Hugging Face weights hold an incomplete %s head; missing: %s" % (name, ", ".join(absent)))
+    found.append(name)
+    rules += group
+  heads = ["pretraining"] + found[2:] if found[:2] == ["masked_lm", "next_sentence"] else found
   used = set()
   for rule in rules:
     value = np.asarray(canonical[rule.hf_name])
@@ -691,7 +721,7 @@ def hf_state_to_tf_variables(tensors, bert_config):
     used.add(rule.hf_name)
   num_labels = variables["output_weights"].shape[0] if "output_weights" in variables else None
   expected = {}
-  for head in ["none"] + heads:
+  for head in ("pretraining", "classifier", "squad"):
     expected.update(expected_tf_shapes(bert_config, head, num_labels))
   check_shapes({k: v.shape for k, v in variables.items()}, expected, "the Hugging Face weights")
   _check_tied_decoder(canonical, variables, notes)

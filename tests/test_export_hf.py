@@ -78,6 +78,23 @@ def test_pretraining_head_logits_match(tiny, tmp_path):
   close(torch.log_softmax(out.seq_relationship_logits, dim=-1), tiny["nsp_log_probs"])
 
 
+def test_masked_lm_head_keeps_the_pooler_for_fine_tuning(tiny, tmp_path):
+  tensors = interop_helpers.checkpoint_tensors(tiny["checkpoint"])
+  for name in [n for n in tensors if not n.startswith(("bert/", "cls/predictions/"))]:
+    del tensors[name]
+  no_nsp = str(tmp_path / "no_nsp" / "model.ckpt")  # pretrained without next-sentence prediction
+  hf_interop.write_tf_checkpoint(tensors, no_nsp)
+  summary = hf_interop.export_hf(no_nsp, tiny["bert_config_file"], tiny["vocab_file"], str(tmp_path / "hf"))
+  assert summary.head == "masked_lm" and summary.architecture == "BertForMaskedLM"
+  model, info = transformers.BertForMaskedLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True)
+  assert info["missing_keys"] == [] and sorted(info["unexpected_keys"]) == ["bert.pooler.dense.bias",
+                                                                             "bert.pooler.dense.weight"]
+  mlm = torch.log_softmax(run_hf(model.eval(), tiny).logits, dim=-1).reshape(-1, tiny["config"]["vocab_size"])
+  close(mlm, tiny["mlm_log_probs"])
+  classifier = transformers.BertForSequenceClassification.from_pretrained(str(tmp_path / "hf"), num_labels=2)
+  close(run_hf(classifier.bert.eval(), tiny).pooler_output, tiny["pooled_output"])
+
+
 def test_classifier_head_logits_and_labels(tiny, tmp_path):
   export(tiny, tmp_path, head="classifier", label_names=interop_helpers.LABEL_NAMES)
   model = load(transformers.BertForSequenceClassification, tmp_path)

@@ -67,7 +67,9 @@ def test_only_dense_kernels_are_transposed():
 def test_detect_head():
   base = [r.tf_name for r in hf_interop.backbone_rules(2)] + ["global_step", "bert/pooler/dense/kernel/adam_m"]
   assert hf_interop.detect_head(base) == "none"
-  assert hf_interop.detect_head(base + ["cls/predictions/output_bias"]) == "pretraining"
+  assert hf_interop.detect_head(base + ["cls/predictions/output_bias"]) == "masked_lm"
+  assert hf_interop.detect_head(base + ["cls/predictions/output_bias", "cls/seq_relationship/output_weights"]) == \
+      "pretraining"
   assert hf_interop.detect_head(base + ["output_weights", "output_bias"]) == "classifier"
   assert hf_interop.detect_head(base + ["cls/squad/output_weights"]) == "squad"
 
