@@ -15,6 +15,7 @@ tokenizer. tests/test_wwm_fast_tokenizer.py
 checks that the Rust path equals the Python tokenizer on the text of ../shared/data.
 """
 import os
+import re
 
 # Worker processes are forked; Rust-side thread pools must not be started before the fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -38,6 +39,13 @@ def _build_rust_tokenizer(vocab, do_lower_case):
                                                strip_accents=do_lower_case, lowercase=do_lower_case)
   rust.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
   return rust
+
+
+def _repeated_char_class(chars):
+  """Compiled regex matching any string made only of `chars` (only the empty string if there are none)."""
+  if not chars:
+    return re.compile("")
+  return re.compile("[%s]*" % "".join("\\U%08x" % ord(c) for c in sorted(chars)))
 
 
 class FastTokenizer(object):
@@ -70,26 +78,33 @@ class FastTokenizer(object):
     self._rust = _build_rust_tokenizer(self.vocab, do_lower_case) if use_rust else None
     self._probed = set()
     self._agreeing = set()
+    self._probed_re = self._agreeing_re = re.compile("")
 
   def is_fast_line(self, line):
     """Whether `line` is tokenized by the Rust path (all its characters are agreeing characters)."""
     if self._rust is None:
       return False
-    chars = set(line)
-    if not chars <= self._probed:
-      self._probe(chars - self._probed)
-    return chars <= self._agreeing
+    if self._probed_re.fullmatch(line) is None:
+      self._probe(set(line) - self._probed)
+    return self._agreeing_re.fullmatch(line) is not None
 
   def _probe(self, chars):
     """Compares both tokenizers on each new character in every probe context and records the agreeing ones."""
-    for char in chars:
-      self._probed.add(char)
-      if char == "[" or 0xD800 <= ord(char) <= 0xDFFF:
-        continue  # "[" may open a literal special token; lone surrogates cannot be passed to Rust.
-      texts = [context.format(char) for context in _PROBE_CONTEXTS]
-      encodings = self._rust.encode_batch(texts, add_special_tokens=False)
-      if all(self.full_tokenizer.tokenize(text) == encoding.tokens for text, encoding in zip(texts, encodings)):
+    chars = sorted(chars)
+    self._probed.update(chars)
+    # "[" may open a literal special token; lone surrogates cannot be passed to Rust.
+    chars = [c for c in chars if c != "[" and not 0xD800 <= ord(c) <= 0xDFFF]
+    texts = [context.format(char) for char in chars for context in _PROBE_CONTEXTS]
+    rust_tokens = [encoding.tokens for encoding in self._rust.encode_batch(texts, add_special_tokens=False)]
+    python_tokenize = self.full_tokenizer.tokenize
+    width = len(_PROBE_CONTEXTS)
+    for index, char in enumerate(chars):
+      probes = range(index * width, (index + 1) * width)
+      if all(python_tokenize(texts[i]) == rust_tokens[i] for i in probes):
         self._agreeing.add(char)
+    # Lines are then checked with one regex match each (in C) against the characters seen so far.
+    self._probed_re = _repeated_char_class(self._probed)
+    self._agreeing_re = _repeated_char_class(self._agreeing)
 
   def tokenize_lines(self, lines):
     """Tokenizes each line; returns a list (one per line) of (tokens, ids) pairs of lists.
@@ -100,7 +115,19 @@ class FastTokenizer(object):
     Returns:
       list of (list of str, list of int), equal to FullTokenizer.tokenize / convert_tokens_to_ids per line.
     """
+    return self._tokenize(lines, with_tokens=True)
+
+  def ids_of_lines(self, lines):
+    """Like tokenize_lines but returns only the ids of each line (the pipeline needs no strings)."""
+    return self._tokenize(lines, with_tokens=False)
+
+  def _tokenize(self, lines, with_tokens):
     results = [None] * len(lines)
+    if self._rust is not None:
+      # Probe every new character of the batch at once (one Rust call instead of one per character).
+      unseen = [line for line in lines if self._probed_re.fullmatch(line) is None]
+      if unseen:
+        self._probe(set().union(*map(set, unseen)) - self._probed)
     fast_indexes = []
     fast_lines = []
     for index, line in enumerate(lines):
@@ -109,10 +136,12 @@ class FastTokenizer(object):
         fast_lines.append(line)
       else:
         tokens = self.full_tokenizer.tokenize(line)
-        results[index] = (tokens, self.full_tokenizer.convert_tokens_to_ids(tokens))
+        ids = self.full_tokenizer.convert_tokens_to_ids(tokens)
+        results[index] = (tokens, ids) if with_tokens else ids
     if fast_lines:
-      for index, encoding in zip(fast_indexes, self._rust.encode_batch(fast_lines, add_special_tokens=False)):
-        results[index] = (encoding.tokens, encoding.ids)
+      encodings = self._rust.encode_batch(fast_lines, add_special_tokens=False)
+      for index, encoding in zip(fast_indexes, encodings):
+        results[index] = (encoding.tokens, encoding.ids) if with_tokens else encoding.ids
     self.lines_fast += len(fast_lines)
     self.lines_fallback += len(lines) - len(fast_lines)
     return results

@@ -22,7 +22,7 @@ Instance = collections.namedtuple("Instance", [
     "masked_lm_positions",  # sorted list of int
     "masked_lm_ids",        # list of int: the original ids at those positions
     "next_sentence_label",  # 1 = B is a random next sentence
-    "word_ids",             # list of int per position: word index 0.. in the instance, -1 for [CLS]/[SEP]
+    "word_ids",             # list of int per position: the document's word number, -1 for [CLS]/[SEP]
     "num_masked_words",     # int
 ])
 
@@ -194,15 +194,26 @@ def _make_instance(a_ids, a_words, b_ids, b_words, next_sentence_label, config, 
     input_ids += b_ids + [config.sep_id]
     word_ids += b_words + [-1]
     segment_ids += [1] * (len(b_ids) + 1)
-  groups = masking.word_groups(word_ids)
-  instance_word_ids = [-1] * len(word_ids)
-  for word_index, group in enumerate(groups):
-    for position in group:
-      instance_word_ids[position] = word_index
   if config.dynamic_masking:
-    positions, labels, num_words = [], [], 0
-  else:
-    positions, labels, num_words = masking.choose_masked_positions(
-        input_ids, groups, config.masked_lm_prob, config.max_predictions_per_seq, config.mask_id,
-        config.candidates, rng, per_token_decision=config.per_token_decision)
-  return Instance(input_ids, segment_ids, positions, labels, next_sentence_label, instance_word_ids, num_words)
+    return Instance(input_ids, segment_ids, [], [], next_sentence_label, word_ids, 0)
+  groups = masking.word_groups(word_ids)
+  positions, labels, num_words = masking.choose_masked_positions(
+      input_ids, groups, config.masked_lm_prob, config.max_predictions_per_seq, config.mask_id,
+      config.candidates, rng, per_token_decision=config.per_token_decision)
+  return Instance(input_ids, segment_ids, positions, labels, next_sentence_label, word_ids, num_words)
+
+
+def renumber_words(word_ids):
+  """Instance-level word index per position: 0, 1, ... in order of the words, -1 kept for [CLS]/[SEP].
+
+  Args:
+    word_ids: Instance.word_ids (document-level word numbers; -1 for special positions).
+
+  Returns:
+    list of int of the same length.
+  """
+  numbered = [-1] * len(word_ids)
+  for word_index, group in enumerate(masking.word_groups(word_ids)):
+    for position in group:
+      numbered[position] = word_index
+  return numbered

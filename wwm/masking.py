@@ -1,6 +1,6 @@
 """Masked-LM prediction choice: per token (Google), `##` groups (Google's whole-word mask), or Chinese words.
 
-All three modes run Google's procedure on groups of positions: shuffle the groups, then take whole groups
+All three modes run Google's procedure on groups of positions: visit the groups in random order, take whole groups
 until `num_to_predict = min(max_predictions_per_seq, max(1, round(len(tokens) * masked_lm_prob)))` is reached;
 a group that would overflow the budget is skipped, never cut. Each chosen position is replaced by [MASK] 80%
 of the time, kept 10%, replaced by a random token 10%. In whole-word modes that choice is made once per word
@@ -9,6 +9,8 @@ by default (all of a word's positions get the same treatment); `per_token_decisi
 Labels are always the ids at the positions before replacement, i.e. the real tokens; random replacements are
 drawn from ordinary vocabulary tokens only (no [CLS]/[SEP]/[PAD]/[UNK]/[MASK]/[unusedN], no `##` pieces).
 """
+import itertools
+
 import tokenization
 
 MASK_TOKENS = "token"        # Google's default: every position is its own group.
@@ -40,18 +42,8 @@ def word_groups(word_ids):
   Returns:
     list of lists of positions, in position order.
   """
-  groups = []
-  previous = -1
-  for position, word_id in enumerate(word_ids):
-    if word_id < 0:
-      previous = -1
-      continue
-    if word_id == previous:
-      groups[-1].append(position)
-    else:
-      groups.append([position])
-      previous = word_id
-  return groups
+  return [list(positions) for word_id, positions in itertools.groupby(range(len(word_ids)), word_ids.__getitem__)
+          if word_id >= 0]
 
 
 def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_per_seq, mask_id,
@@ -60,7 +52,7 @@ def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_p
 
   Args:
     input_ids: list of int; modified in place ([MASK] / random / kept).
-    groups: list of lists of positions (from word_groups); shuffled in place.
+    groups: list of lists of positions (from word_groups); reordered in place.
     masked_lm_prob: fraction of the sequence length to predict.
     max_predictions_per_seq: hard cap on predictions.
     mask_id: id of [MASK].
@@ -72,12 +64,18 @@ def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_p
     (positions, labels, num_words): sorted masked positions, the original ids there, and how many groups.
   """
   num_to_predict = min(max_predictions_per_seq, max(1, int(round(len(input_ids) * masked_lm_prob))))
-  rng.shuffle(groups)
+  # Visit groups in a random order, drawn lazily (Fisher-Yates one step at a time): the budget is usually
+  # met after a few groups, so shuffling the whole list would waste most of the draws.
   chosen = []
   num_chosen = 0
-  for group in groups:
+  num_groups = len(groups)
+  random_draw = rng.random
+  for index in range(num_groups):
     if num_chosen >= num_to_predict:
       break
+    pick = index + int(random_draw() * (num_groups - index))
+    groups[index], groups[pick] = groups[pick], groups[index]
+    group = groups[index]
     if num_chosen + len(group) > num_to_predict:
       continue
     chosen.append(group)

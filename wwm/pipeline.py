@@ -227,7 +227,7 @@ def prepare_documents(chunk, context, stats):
   """Tokenizes and segments the chunk's documents once: list of (document index, sentences)."""
   options = context.options
   lines = [line for document in chunk.documents for line in document]
-  tokenized = iter(context.tokenizer.tokenize_lines(lines))
+  tokenized = iter(context.tokenizer.ids_of_lines(lines))
   limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
   mode = options.masking_mode
   segmenter = context.segmenter if mode == masking.MASK_CHINESE_WORDS else None
@@ -236,7 +236,7 @@ def prepare_documents(chunk, context, stats):
     sentences = []
     next_word = 0
     for _ in document:
-      _, ids = next(tokenized)
+      ids = next(tokenized)
       if not ids:
         continue
       if mode == masking.MASK_TOKENS:
@@ -297,7 +297,8 @@ def encode_instance(instance, context):
       ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
   ]
   if options.dynamic_masking:
-    features.append((WORD_IDS_FEATURE, int64_feature(instance.word_ids + [-1] * len(pad))))
+    word_ids = instances_lib.renumber_words(instance.word_ids)
+    features.append((WORD_IDS_FEATURE, int64_feature(word_ids + [-1] * len(pad))))
   return context.encoder.encode(features)
 
 
