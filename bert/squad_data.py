@@ -19,7 +19,6 @@ This module does not import TensorFlow; the TFRecord side lives in `bert.squad_m
 """
 
 import bisect
-import collections
 import dataclasses
 import json
 import logging
@@ -526,10 +525,3 @@ def _build_feature(unique_id, example_index, span_index, query_tokens, doc, span
       char_ends=doc.ends[span_start:span_start + span_length],
       token_is_max_context=(best_window[span_start:span_start + span_length] == span_index).tolist())
 
-
-def features_by_example(features):
-  """Groups features by `example_index` (dict index -> list)."""
-  grouped = collections.defaultdict(list)
-  for feature in features:
-    grouped[feature.example_index].append(feature)
-  return grouped
