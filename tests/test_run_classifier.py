@@ -105,11 +105,21 @@ BAD_INPUT_DRIVER = textwrap.dedent("""
         results.append(None)
       except SystemExit as error:
         results.append(str(error.code))
-    print(json.dumps(results))
+    defaults = {name: flags.FLAGS[name].default for name in flags.FLAGS}
+    print(json.dumps({"errors": results, "defaults": defaults}))
 """)
 
+# Google's run_classifier.py flags and defaults (../shared/FLAGS.md): all kept, same defaults.
+GOOGLE_FLAGS = {
+    "data_dir": None, "bert_config_file": None, "task_name": None, "vocab_file": None, "output_dir": None,
+    "init_checkpoint": None, "do_lower_case": True, "max_seq_length": 128, "do_train": False, "do_eval": False,
+    "do_predict": False, "train_batch_size": 32, "eval_batch_size": 8, "predict_batch_size": 8,
+    "learning_rate": 5e-05, "num_train_epochs": 3.0, "warmup_proportion": 0.1, "save_checkpoints_steps": 1000,
+    "iterations_per_loop": 1000, "use_tpu": False, "tpu_name": None, "tpu_zone": None, "gcp_project": None,
+    "master": None, "num_tpu_cores": 8}
 
-def test_bad_input_gives_one_line_errors(tmp_path):
+
+def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
   config = tmp_path / "bert_config.json"
   config.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
   good = tmp_path / "good"
@@ -140,7 +150,11 @@ def test_bad_input_gives_one_line_errors(tmp_path):
   result = subprocess.run([sys.executable, "-c", BAD_INPUT_DRIVER, json.dumps(argvs)], capture_output=True,
                           text=True, env=_env(), cwd=str(ROOT), timeout=120)
   assert result.returncode == 0, result.stderr[-3000:]
-  messages = json.loads(result.stdout.strip().splitlines()[-1])
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  messages = report["errors"]
+  assert {name: report["defaults"][name] for name in GOOGLE_FLAGS} == GOOGLE_FLAGS
+  for shared in ("num_gpus", "precision", "use_xla", "optimizer", "gradient_accumulation_steps"):
+    assert shared in report["defaults"]
   assert all(message and message.startswith("error: ") and "\n" not in message for message in messages), messages
   assert "bad_columns/train.tsv:3: expected 2 tab-separated columns, found 3" in messages[0]
   assert "--skip_bad_rows" in messages[0]
