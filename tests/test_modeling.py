@@ -265,6 +265,25 @@ def test_dropout_only_in_training():
   assert len(train_model.get_all_encoder_layers()) == 2
 
 
+def test_dynamic_shapes_and_one_hot_embeddings_give_the_same_outputs():
+  config = _tiny_config(vocab_size=100, hidden_size=32)
+  ids = (np.arange(3 * 10, dtype=np.int32).reshape(3, 10) * 7) % 100
+  mask = np.ones_like(ids)
+  mask[2, 6:] = 0
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    ids_ph = tf1.placeholder(tf.int32, [None, None])
+    mask_ph = tf1.placeholder(tf.int32, [None, None])
+    dynamic = modeling.BertModel(config, False, ids_ph, input_mask=mask_ph)
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=True):
+      one_hot = modeling.BertModel(config, False, tf.constant(ids), input_mask=tf.constant(mask),
+                                   use_one_hot_embeddings=True, scope="bert")
+    sess.run(tf1.global_variables_initializer())
+    got_dynamic = sess.run(dynamic.get_sequence_output(), {ids_ph: ids, mask_ph: mask})
+    got_one_hot = sess.run(one_hot.get_sequence_output())
+  assert got_dynamic.shape == (3, 10, 32)
+  np.testing.assert_allclose(got_dynamic, got_one_hot, atol=1e-5)
+
+
 def test_config_json_round_trip_and_extra_fields(tmp_path):
   path = tmp_path / "bert_config.json"
   path.write_text(json.dumps(dict(TINY, directionality="bidi")), encoding="utf-8")
