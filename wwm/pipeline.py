@@ -30,6 +30,9 @@ from wwm import tfrecord
 
 FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
                  "masked_lm_weights", "next_sentence_labels")
+# --dynamic_masking records: input_ids (unmasked), input_mask, segment_ids, next_sentence_labels and word_ids
+# (word index 0.. per position, -1 for [CLS], [SEP] and padding); no masked_lm_* features.
+DYNAMIC_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "next_sentence_labels", "word_ids")
 WORD_IDS_FEATURE = "word_ids"
 # A document longer than this many characters is cut into several (counted), so no single document can
 # make a chunk unbounded.
@@ -194,8 +197,7 @@ class WorkerContext(object):
         cls_id=vocab["[CLS]"], sep_id=vocab["[SEP]"], mask_id=vocab["[MASK]"],
         candidates=masking.replacement_candidates(vocab), per_token_decision=options.per_token_decision,
         dynamic_masking=options.dynamic_masking)
-    names = FEATURE_NAMES + ((WORD_IDS_FEATURE,) if options.dynamic_masking else ())
-    self.encoder = tfrecord.ExampleEncoder(names)
+    self.encoder = tfrecord.ExampleEncoder(DYNAMIC_FEATURE_NAMES if options.dynamic_masking else FEATURE_NAMES)
     self._mask_features = {}
     self._weight_features = {}
 
@@ -284,9 +286,20 @@ def encode_instance(instance, context):
   options = context.options
   length = len(instance.input_ids)
   pad = [0] * (options.max_seq_length - length)
+  int64_feature = tfrecord.int64_feature
+  if options.dynamic_masking:
+    # No masked_lm_* features: readers then know the masks are theirs to draw (bert/pretraining_input.py).
+    word_ids = instances_lib.renumber_words(instance.word_ids)
+    features = [
+        ("input_ids", int64_feature(instance.input_ids + pad)),
+        ("input_mask", context.input_mask_feature(length)),
+        ("segment_ids", int64_feature(instance.segment_ids + pad)),
+        ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
+        (WORD_IDS_FEATURE, int64_feature(word_ids + [-1] * len(pad))),
+    ]
+    return context.encoder.encode(features)
   num_masked = len(instance.masked_lm_positions)
   lm_pad = [0] * (options.max_predictions_per_seq - num_masked)
-  int64_feature = tfrecord.int64_feature
   features = [
       ("input_ids", int64_feature(instance.input_ids + pad)),
       ("input_mask", context.input_mask_feature(length)),
@@ -296,9 +309,6 @@ def encode_instance(instance, context):
       ("masked_lm_weights", context.weights_feature(num_masked)),
       ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
   ]
-  if options.dynamic_masking:
-    word_ids = instances_lib.renumber_words(instance.word_ids)
-    features.append((WORD_IDS_FEATURE, int64_feature(word_ids + [-1] * len(pad))))
   return context.encoder.encode(features)
 
 

@@ -1,0 +1,47 @@
+"""Tests for wwm/segmenters.py: jieba's words on the issue's sentences, user dictionaries, errors."""
+import pytest
+
+from bert.errors import UsageError
+from wwm import segmenters
+
+
+@pytest.fixture(scope="module")
+def jieba_segmenter():
+  return segmenters.create_segmenter("jieba")
+
+
+def _words(segmenter, text):
+  words, start = [], 0
+  for length in segmenter.word_lengths(text):
+    words.append(text[start:start + length])
+    start += length
+  assert start == len(text)
+  return words
+
+
+def test_jieba_words_of_the_issue_sentences(jieba_segmenter):
+  assert _words(jieba_segmenter, "中华人民共和国成立了") == ["中华人民共和国", "成立", "了"]
+  assert _words(jieba_segmenter, "研究生命的起源") == ["研究", "生命", "的", "起源"]
+  assert _words(jieba_segmenter, "他们在和平饭店和平时一样") == ["他们", "在", "和平", "饭店", "和", "平时", "一样"]
+
+
+def test_char_segmenter_gives_one_word_per_character():
+  assert segmenters.create_segmenter("char").word_lengths("研究生命") == [1, 1, 1, 1]
+
+
+def test_user_dict_changes_the_words(tmp_path):
+  user_dict = tmp_path / "user.txt"
+  user_dict.write_text("和平饭店 100000 nz\n", encoding="utf-8")
+  segmenter = segmenters.create_segmenter("jieba", str(user_dict))
+  assert _words(segmenter, "他们在和平饭店和平时一样")[2] == "和平饭店"
+  # The user dictionary stays private to that segmenter.
+  assert "和平饭店" not in _words(segmenters.create_segmenter("jieba"), "他们在和平饭店和平时一样")
+
+
+def test_bad_segmenter_name_and_missing_user_dict_are_usage_errors(tmp_path):
+  with pytest.raises(UsageError, match="--segmenter=ltp is unknown"):
+    segmenters.create_segmenter("ltp")
+  with pytest.raises(UsageError, match="missing.txt: file not found"):
+    segmenters.create_segmenter("jieba", str(tmp_path / "missing.txt"))
+  with pytest.raises(UsageError, match="--user_dict is only used by --segmenter=jieba"):
+    segmenters.create_segmenter("char", str(tmp_path / "x.txt"))
