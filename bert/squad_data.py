@@ -146,6 +146,8 @@ def _read_question(qa, qid, question, context, doc_key, is_training, version_2, 
                          is_impossible=is_impossible)
   for i, answer in enumerate(answers):
     text = _require(answer, "text", source, "question %s answers[%d]" % (qid, i))
+    if not isinstance(text, str):
+      raise UsageError("%s: question %s answers[%d].text is not a string: %r" % (source, qid, i, text))
     example.answers.append(text)
     if is_impossible:
       continue
@@ -167,7 +169,8 @@ def _read_question(qa, qid, question, context, doc_key, is_training, version_2, 
     example.orig_answer_text = ""
   elif is_training and example.start_char is None:
     stats.questions_skipped += 1
-    logging.warning("Skipping training question %s: no answer text found in its context", qid)
+    if verbose:
+      logging.info("Skipping training question %s: no answer text found in its context", qid)
     return None
   return example
 
@@ -192,7 +195,7 @@ def locate_answer(context, text, answer_start):
   """
   if not text or not text.strip():
     return None, False
-  if isinstance(answer_start, int) and context[answer_start:answer_start + len(text)] == text and answer_start >= 0:
+  if isinstance(answer_start, int) and answer_start >= 0 and context[answer_start:answer_start + len(text)] == text:
     return (answer_start, answer_start + len(text)), False
   needle = text
   occurrences = _occurrences(context, needle)
