@@ -49,6 +49,9 @@ flags.DEFINE_integer("warmup_steps", 2, "Untimed steps before each measurement."
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0: TensorFlow's default).")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: TensorFlow's default).")
 flags.DEFINE_bool("use_xla", False, "Compile the model with XLA (ops marked by jit_scope, session jit level ON_1).")
+flags.DEFINE_enum("compute_type", "float32", ["float32", "bfloat16", "float16"],
+                  "Activation dtype of the encoder (variables stay float32). MFU is always relative to the float32 "
+                  "matmul reference.")
 flags.DEFINE_integer("matmul_size", 2048, "Side of the square float32 matmul used as the FLOP/s reference.")
 flags.DEFINE_string("output", str(ROOT / "benchmarks" / "results" / "bench_model.json"), "JSON output path.")
 
@@ -135,7 +138,7 @@ def _random_inputs(config, batch_size, seq_length, num_predictions, rng):
 
 
 def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, min_steps, min_seconds,
-                  warmup_steps, use_xla=False):
+                  warmup_steps, use_xla=False, compute_type=tf.float32):
   """Times the forward pass and the train step of one model; returns a dict of measurements."""
   rng = np.random.RandomState(0)
   results = {}
@@ -143,7 +146,8 @@ def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, 
     inputs = _random_inputs(config, batch_size, seq_length, num_predictions, rng)
     with xla_scope(use_xla):
       model = modeling.BertModel(config, is_training=False, input_ids=inputs["input_ids"],
-                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
+                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"],
+                                 compute_type=compute_type)
     # Fetch a scalar that depends on every output: a fetched NoOp lets Grappler prune the stateless model.
     forward_op = tf.reduce_sum(model.get_sequence_output()) + tf.reduce_sum(model.get_pooled_output())
     sess.run(tf1.global_variables_initializer())
@@ -153,7 +157,8 @@ def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, 
     inputs = _random_inputs(config, batch_size, seq_length, num_predictions, rng)
     with xla_scope(use_xla):
       model = modeling.BertModel(config, is_training=True, input_ids=inputs["input_ids"],
-                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"])
+                                 input_mask=inputs["input_mask"], token_type_ids=inputs["segment_ids"],
+                                 compute_type=compute_type)
       mlm_loss, _, _ = modeling.get_masked_lm_output(
           config, model.get_sequence_output(), model.get_embedding_table(), inputs["positions"],
           inputs["label_ids"], tf.ones([batch_size, num_predictions]))
@@ -164,11 +169,11 @@ def measure_model(config, batch_size, seq_length, num_predictions, session_cfg, 
   return results
 
 
-def format_table(rows, matmul_flops):
-  """Returns the result table as text."""
+def format_table(rows, matmul_flops, settings):
+  """Returns the result table as text (`settings`: a short description of precision, XLA and threads)."""
   header = "%-6s %5s %5s %12s %12s %10s %10s %9s %9s" % (
       "model", "batch", "seq", "params", "fwd seq/s", "train seq/s", "fwd GF/s", "fwd MFU", "train MFU")
-  lines = ["reference float32 matmul: %.1f GFLOP/s" % (matmul_flops / 1e9), header]
+  lines = ["%s; reference float32 matmul: %.1f GFLOP/s" % (settings, matmul_flops / 1e9), header]
   for row in rows:
     lines.append("%-6s %5d %5d %12s %12.1f %12.1f %10.1f %8.1f%% %8.1f%%" % (
         row["model"], row["batch_size"], row["seq_length"], "{:,}".format(row["params"]),
@@ -203,7 +208,7 @@ def main(_):
     config_file, batch_size = MODELS[name]
     config = modeling.BertConfig.from_json_file(str(ROOT / config_file))
     timings = measure_model(config, batch_size, seq_length, num_predictions, cfg, min_steps, min_seconds,
-                            warmup_steps, FLAGS.use_xla)
+                            warmup_steps, FLAGS.use_xla, tf.as_dtype(FLAGS.compute_type))
     forward_flops = batch_size * forward_flops_per_sequence(config, seq_length)
     train_flops = 3 * batch_size * forward_flops_per_sequence(config, seq_length, num_predictions)
     row = dict(model=name, config_file=config_file, batch_size=batch_size, seq_length=seq_length,
@@ -218,9 +223,11 @@ def main(_):
     print("%s done: forward %.3f s, train %.3f s per batch" % (name, timings["forward_s"], timings["train_s"]),
           flush=True)
 
-  print(format_table(rows, matmul_flops))
+  settings = "compute %s, XLA %s, threads intra=%d inter=%d (0: default)" % (
+      FLAGS.compute_type, "on" if FLAGS.use_xla else "off", FLAGS.intra_op_threads, FLAGS.inter_op_threads)
+  print(format_table(rows, matmul_flops, settings))
   write_json_atomically(FLAGS.output, dict(
-      benchmark="bench_model", quick=FLAGS.quick, use_xla=FLAGS.use_xla, precision="float32",
+      benchmark="bench_model", quick=FLAGS.quick, use_xla=FLAGS.use_xla, precision=FLAGS.compute_type,
       intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads,
       cpu_count=os.cpu_count(), platform=platform.platform(), tensorflow=tf.__version__,
       matmul_size=matmul_size, matmul_flops_per_s=matmul_flops, rows=rows,
