@@ -1,0 +1,207 @@
+"""tf.distribute for the Estimator path: several GPUs (MirroredStrategy) and several workers (TF_CONFIG).
+
+The Estimator runs `model_fn` once per replica (replica context) when `RunConfig(train_distribute=...)` is
+set. Google's optimizers override `apply_gradients` and assign variables directly, which tf.distribute
+refuses in replica context and which would not average the gradients anyway. `apply_gradients` here
+averages the gradients across replicas (and workers) and applies them once in cross-replica context, where
+an assignment updates every mirrored copy; with no strategy it is exactly `optimizer.apply_gradients`.
+"""
+import json
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from bert.errors import UsageError
+
+
+def _option(options, name, default):
+  """Reads a field of the RunOptions-like `options` (or a dict), tolerating missing fields."""
+  if isinstance(options, dict):
+    return options.get(name, default)
+  return getattr(options, name, default)
+
+
+def read_tf_config(environ=None):
+  """Parses the TF_CONFIG environment variable.
+
+  Args:
+    environ: mapping to read from (default os.environ).
+
+  Returns:
+    The decoded dict ({} when TF_CONFIG is unset or empty).
+
+  Raises:
+    UsageError: TF_CONFIG is not valid JSON.
+  """
+  environ = os.environ if environ is None else environ
+  raw = environ.get("TF_CONFIG", "").strip()
+  if not raw:
+    return {}
+  try:
+    return json.loads(raw)
+  except ValueError as error:
+    raise UsageError("TF_CONFIG is not valid JSON (%s): %r" % (error, raw[:200]))
+
+
+def num_workers_in_cluster(tf_config):
+  """Counts the training workers (chief + worker tasks) of a TF_CONFIG cluster."""
+  cluster = tf_config.get("cluster", {})
+  return len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+
+
+def split_cpu_into_logical_devices(num_devices):
+  """Makes TensorFlow see `num_devices` logical CPU devices (to exercise the multi-device path on CPU).
+
+  Must run before TensorFlow initialises its runtime (before the first session or eager op).
+
+  Args:
+    num_devices: how many logical CPUs to create.
+
+  Returns:
+    The names of the logical CPU devices.
+
+  Raises:
+    UsageError: the runtime was already initialised with fewer devices.
+  """
+  cpus = tf.config.list_physical_devices("CPU")
+  try:
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(num_devices)])
+  except RuntimeError:
+    # Already initialised: fine if it already has enough devices (e.g. set up by a caller).
+    pass
+  logical = tf.config.list_logical_devices("CPU")
+  if len(logical) < num_devices:
+    raise UsageError("cannot mirror over %d CPU devices: TensorFlow was initialised with %d logical CPU(s); "
+                     "create the strategy before running any TensorFlow op" % (num_devices, len(logical)))
+  return [device.name for device in logical[:num_devices]]
+
+
+def make_strategy(options, environ=None):
+  """Chooses the tf.distribute strategy for RunConfig(train_distribute=..., eval_distribute=...).
+
+  - TF_CONFIG naming more than one worker -> MultiWorkerMirroredStrategy (collective all-reduce; each
+    worker mirrors over its local GPUs, or its CPU).
+  - --num_gpus N > 1 -> MirroredStrategy over N GPUs; on a machine without GPUs, over N logical CPU
+    devices (slow, but it runs the same multi-replica code path, which is what the CPU tests use).
+  - otherwise (or with --use_tpu, which TPUEstimator distributes itself) -> None.
+
+  Args:
+    options: RunOptions (fields use_tpu, num_gpus; missing fields count as off).
+    environ: mapping holding TF_CONFIG (default os.environ).
+
+  Returns:
+    A tf.distribute.Strategy, or None for single-device training.
+
+  Raises:
+    UsageError: --num_gpus is negative or larger than the visible GPUs, or TF_CONFIG is malformed.
+  """
+  if _option(options, "use_tpu", False):
+    return None
+  num_gpus = int(_option(options, "num_gpus", 0) or 0)
+  if num_gpus < 0:
+    raise UsageError("--num_gpus must be >= 0, got %d" % num_gpus)
+  tf_config = read_tf_config(environ)
+  if num_workers_in_cluster(tf_config) > 1:
+    task = tf_config.get("task", {})
+    if task.get("type") not in ("chief", "worker") or "index" not in task:
+      raise UsageError("TF_CONFIG needs task.type 'chief' or 'worker' and task.index, got task=%r" % (task,))
+    logging.info("Multi-worker training: %d workers, this is %s %d", num_workers_in_cluster(tf_config),
+                 task["type"], task["index"])
+    # The v1 class is the one whose graph-mode behaviour the Estimator's distribute coordinator expects.
+    return tf.compat.v1.distribute.experimental.MultiWorkerMirroredStrategy()
+  if num_gpus <= 1:
+    return None
+  gpus = tf.config.list_physical_devices("GPU")
+  if gpus:
+    if len(gpus) < num_gpus:
+      raise UsageError("--num_gpus=%d but TensorFlow sees %d GPU(s)" % (num_gpus, len(gpus)))
+    devices = ["/gpu:%d" % index for index in range(num_gpus)]
+  else:
+    logging.warning("No GPU visible: mirroring over %d logical CPU devices (tests the multi-GPU path).",
+                    num_gpus)
+    devices = split_cpu_into_logical_devices(num_gpus)
+    # The default all-reduce picked for CPU-only device sets deadlocks the Estimator's session here;
+    # reducing on one device is what a CPU can do anyway.
+    return tf.compat.v1.distribute.MirroredStrategy(
+        devices=devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
+  return tf.compat.v1.distribute.MirroredStrategy(devices=devices)
+
+
+def is_multi_worker(estimator_config):
+  """True when the Estimator must run under the distribute coordinator (TF_CONFIG cluster + strategy)."""
+  return bool(getattr(estimator_config, "_distribute_coordinator_mode", None))
+
+
+def train_estimator(estimator, input_fn, max_steps, hooks=None):
+  """Runs estimator.train, or, for multi-worker, the distribute-coordinator path that supports it.
+
+  Estimator.train refuses TF_CONFIG clusters; train_and_evaluate runs each worker's training loop with
+  the collective strategy. The eval spec is never used (no 'evaluator' task) but the API requires one.
+
+  Args:
+    estimator: Estimator or TPUEstimator.
+    input_fn: training input function.
+    max_steps: the global step to stop at.
+    hooks: optional list of SessionRunHooks.
+  """
+  if not is_multi_worker(estimator.config):
+    estimator.train(input_fn=input_fn, max_steps=max_steps, hooks=hooks)
+    return
+  train_spec = tf.estimator.TrainSpec(input_fn=input_fn, max_steps=max_steps, hooks=hooks or [])
+  eval_spec = tf.estimator.EvalSpec(input_fn=input_fn, steps=1, start_delay_secs=0, throttle_secs=0)
+  tf.compat.v1.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+
+
+def num_replicas():
+  """Replicas training in sync under the current strategy (1 without one)."""
+  return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def in_multi_replica_context():
+  """True inside a model_fn that tf.distribute runs once per replica, with more than one replica."""
+  return (tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context() is False and
+          num_replicas() > 1)
+
+
+def _local_tensor(strategy, value):
+  """A plain tensor from a (reduced, hence identical on every device) distributed value."""
+  return strategy.experimental_local_results(value)[0]
+
+
+def apply_gradients(optimizer, grads_and_vars, global_step=None, clip_norm=None, name=None):
+  """Averages gradients over replicas and workers, optionally clips them, and applies them.
+
+  Args:
+    optimizer: an optimizer with `apply_gradients(grads_and_vars, global_step=None, name=None)`
+      (Google's AdamWeightDecayOptimizer, bert.lamb.LAMBOptimizer, a tf.compat.v1.train optimizer
+      whose apply_gradients accepts cross-replica calls).
+    grads_and_vars: list of (gradient or None, variable) for this replica's micro-batch, gradients of a
+      loss that is a mean over this replica's examples.
+    global_step: passed to the optimizer (Google's AdamW ignores it; its callers increment the step).
+    clip_norm: if set, clip the averaged gradients to this global norm (Google clips at 1.0).
+    name: op name for the optimizer.
+
+  Returns:
+    The update op.
+  """
+  grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
+
+  def apply_local(pairs):
+    if clip_norm is not None:
+      grads, _ = tf.clip_by_global_norm([g for g, _ in pairs], clip_norm=clip_norm)
+      pairs = list(zip(grads, [v for _, v in pairs]))
+    return optimizer.apply_gradients(pairs, global_step=global_step, name=name)
+
+  if not in_multi_replica_context():
+    return apply_local(grads_and_vars)
+
+  def apply_cross_replica(strategy, per_replica_pairs):
+    # Mean over replicas: each replica's loss is a mean over its own (equal-sized) batch, so the mean of
+    # their gradients is the gradient of the global batch's mean loss.
+    reduced = strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.MEAN, per_replica_pairs)
+    pairs = [(_local_tensor(strategy, g), v) for g, (_, v) in zip(reduced, per_replica_pairs)]
+    return apply_local(pairs)
+
+  return tf.distribute.get_replica_context().merge_call(apply_cross_replica, args=(grads_and_vars,))
