@@ -38,21 +38,7 @@ from bert.errors import UsageError
 
 tf1 = tf.compat.v1
 
-# Fields of bert_config.json, with Google's defaults.
-_CONFIG_DEFAULTS = collections.OrderedDict([
-    ("vocab_size", None),
-    ("hidden_size", 768),
-    ("num_hidden_layers", 12),
-    ("num_attention_heads", 12),
-    ("intermediate_size", 3072),
-    ("hidden_act", "gelu"),
-    ("hidden_dropout_prob", 0.1),
-    ("attention_probs_dropout_prob", 0.1),
-    ("max_position_embeddings", 512),
-    ("type_vocab_size", 16),
-    ("initializer_range", 0.02),
-])
-
+# Size fields of bert_config.json that must be positive integers.
 _INTEGER_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                    "max_position_embeddings", "type_vocab_size")
 
