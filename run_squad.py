@@ -212,6 +212,10 @@ def run(flag_values):
         flag_values.predict_file, is_training=False, version_2_with_negative=flag_values.version_2_with_negative,
         verbose=flag_values.verbose_logging)
     logging.info("Predict file %s: %s", flag_values.predict_file, stats.summary())
+    if flag_values.eval:
+      # --eval needs reference answers: check now rather than after prediction.
+      squad_scoring.gold_questions(squad_scoring.load_json(flag_values.predict_file, "--predict_file"),
+                                   flag_values.predict_file)
 
   estimator_utils.write_run_metadata(flag_values.output_dir, bert_config, common_flags.flag_dict(flag_values))
   model_fn = squad_model.model_fn_builder(bert_config, flag_values.init_checkpoint, flag_values.learning_rate,

@@ -59,16 +59,21 @@ class ReadStats:
   """What the reader found and fixed."""
   questions: int = 0
   impossible: int = 0
+  impossible_ignored: int = 0  # marked is_impossible, read as answerable (no --version_2_with_negative)
   answers: int = 0
   answers_repaired: int = 0
   answers_unrecoverable: int = 0
   questions_skipped: int = 0
 
   def summary(self):
-    return ("%d questions (%d impossible), %d answers: %d answer_start repaired, %d not found in the context; "
+    text = ("%d questions (%d impossible), %d answers: %d answer_start repaired, %d not found in the context; "
             "%d questions skipped for training" % (self.questions, self.impossible, self.answers,
                                                    self.answers_repaired, self.answers_unrecoverable,
                                                    self.questions_skipped))
+    if self.impossible_ignored:
+      text += ("; %d questions are marked is_impossible but read as answerable: SQuAD 2.0 data needs "
+               "--version_2_with_negative" % self.impossible_ignored)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -135,6 +140,8 @@ def _read_question(qa, qid, question, context, doc_key, is_training, version_2, 
   is_impossible = bool(qa.get("is_impossible", False)) if version_2 else False
   if is_impossible:
     stats.impossible += 1
+  elif qa.get("is_impossible") and not version_2:
+    stats.impossible_ignored += 1
   answers = qa.get("answers")
   if answers is None and is_training and not is_impossible:
     raise UsageError("%s is not SQuAD format: question %s has no 'answers' key" % (source, qid))

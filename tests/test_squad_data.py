@@ -108,6 +108,10 @@ def test_v1_training_question_without_answers_names_its_id():
   v2 = dataset("北京", [qa("Q-18", [], impossible=True)])
   examples, stats = squad_data.examples_from_json(v2, is_training=True, version_2_with_negative=True)
   assert examples[0].is_impossible and stats.impossible == 1
+  # Read without the flag, the question is answerable; the summary says why that is probably wrong.
+  examples, stats = squad_data.examples_from_json(v2, is_training=False)
+  assert not examples[0].is_impossible and stats.impossible_ignored == 1
+  assert "--version_2_with_negative" in stats.summary()
 
 
 def test_file_errors(tmp_path):
