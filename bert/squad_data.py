@@ -238,12 +238,15 @@ def is_cjk_character(cp):
           (0xF900 <= cp <= 0xFAFF) or (0x2F800 <= cp <= 0x2FA1F))
 
 
-def _is_separator(ch):
-  """Whitespace and control characters: BERT's basic tokenizer drops them, so they end a unit."""
-  if ch in " \t\n\r":
-    return True
-  category = unicodedata.category(ch)
-  return category in ("Zs", "Cc", "Cf") or ord(ch) in (0, 0xFFFD)
+def _is_whitespace(ch):
+  """Whitespace ends a word for BERT's basic tokenizer."""
+  return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
+
+
+def _is_deleted(ch):
+  """Characters BERT's basic tokenizer deletes (NUL, U+FFFD, control and format characters): they do not end a
+  word ("Wiki<soft hyphen>pedia" is one word)."""
+  return ord(ch) in (0, 0xFFFD) or (ch not in "\t\n\r" and unicodedata.category(ch) in ("Cc", "Cf"))
 
 
 def _is_punctuation(ch):
@@ -254,7 +257,7 @@ def _is_punctuation(ch):
   return unicodedata.category(ch).startswith("P")
 
 
-_SEPARATOR, _ALONE, _RUN = 0, 1, 2
+_SEPARATOR, _DELETED, _ALONE, _RUN = 0, 1, 2, 3
 _char_class_cache = {}
 
 
@@ -262,8 +265,10 @@ def _char_class(ch):
   """Unit class of a character (memoised: contexts reuse a few thousand distinct characters)."""
   kind = _char_class_cache.get(ch)
   if kind is None:
-    if _is_separator(ch):
+    if _is_whitespace(ch):
       kind = _SEPARATOR
+    elif _is_deleted(ch):
+      kind = _DELETED
     elif is_cjk_character(ord(ch)) or _is_punctuation(ch):
       kind = _ALONE
     else:
@@ -273,35 +278,43 @@ def _char_class(ch):
 
 
 def split_context_units(context):
-  """Cuts text into tokenisation units: CJK characters and punctuation alone, other non-space runs together.
+  """Cuts text into the words BERT's basic tokenizer sees: CJK characters and punctuation alone, other runs of
+  non-space characters together, each with its character span.
+
+  Deleted characters (control/format) inside a run stay in it, as they do not end a word for the tokenizer;
+  outside a run, or at its end, they belong to no unit.
 
   Args:
     context: paragraph text.
 
   Returns:
-    List of (start, end) character spans; whitespace/control characters belong to no unit.
+    List of (start, end) character spans.
   """
   units = []
-  run_start = None
+  run_start = run_end = None
   for i, ch in enumerate(context):
     kind = _char_class(ch)
     if kind == _RUN:
       if run_start is None:
         run_start = i
+      run_end = i + 1
+      continue
+    if kind == _DELETED:
       continue
     if run_start is not None:
-      units.append((run_start, i))
+      units.append((run_start, run_end))
       run_start = None
     if kind == _ALONE:
       units.append((i, i + 1))
   if run_start is not None:
-    units.append((run_start, len(context)))
+    units.append((run_start, run_end))
   return units
 
 
 def _normalize_for_alignment(text):
   """Lower-case and strip accents, the way BERT's uncased basic tokenizer does (also used for cased vocabs,
-  where it only makes the comparison more lenient)."""
+  where it only makes the comparison more lenient); deleted characters vanish."""
+  text = "".join(ch for ch in text if not _is_deleted(ch))
   decomposed = unicodedata.normalize("NFD", text.lower())
   return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 

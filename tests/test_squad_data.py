@@ -1,7 +1,10 @@
 """Tests of bert.squad_data: SQuAD-format reading, answer repair, character-exact token spans, doc-stride windows."""
 import json
+import re
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import tokenization
 from bert import squad_data
@@ -137,6 +140,31 @@ def test_split_context_units():
   context = "我爱Python 3.8版本!\u200b好"
   units = [context[s:e] for s, e in squad_data.split_context_units(context)]
   assert units == ["我", "爱", "Python", "3", ".", "8", "版", "本", "!", "好"]
+  # A deleted (format) character does not end a word, as in the tokenizer; at a word's end it is left out.
+  context = "Wiki\u00adpedia\u200b 维基"
+  assert [context[s:e] for s, e in squad_data.split_context_units(context)] == ["Wiki\u00adpedia", "维", "基"]
+
+
+# Characters that exercise every tokenizer rule: CJK (simplified, traditional, extension A), Latin with accents
+# and case, digits, ASCII and full-width punctuation, symbols, whitespace kinds, control/format characters,
+# emoji, characters that change length when lower-cased or decomposed.
+_ALPHABET = ("北京國語㐀的ABCabcÉéüßİﬁΩω0123456789 ,.;:!?'\"()[]{}-_/\\@#$%^&*+=~`|<>，。！？「」（）《》…、"
+             "\t\n\u3000\u00a0\u200b\u00ad\x00\ufffd\x07😀\u1fef\u0301")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=_ALPHABET, max_size=40))
+def test_context_tokens_equal_the_tokenizer_and_spans_cover_them(zh_tokenizer, context):
+  # Literal special tokens are deliberately split in contexts (see the module docstring of squad_data).
+  assume(not re.search(r"\[[A-Za-z0-9_]+\]", context))
+  doc = squad_data.ContextTokenizer(zh_tokenizer).tokenize_context(context)
+  assert doc.tokens == zh_tokenizer.tokenize(context)
+  for token, start, end in zip(doc.tokens, doc.starts, doc.ends):
+    assert 0 <= start < end <= len(context)
+    if token != "[UNK]":
+      piece = token[2:] if token.startswith("##") and len(token) > 2 else token
+      assert piece in squad_data._normalize_for_alignment(context[start:end])  # pylint: disable=protected-access
+  assert doc.starts == sorted(doc.starts) and doc.ends == sorted(doc.ends)
 
 
 def test_token_spans_are_exact_for_chinese_and_mixed_text(zh_tokenizer):
