@@ -673,12 +673,17 @@ ImportSummary = collections.namedtuple("ImportSummary", ["checkpoint", "weights_
                                                          "ignored", "notes", "id2label", "do_lower_case"])
 
 
-def hf_state_to_tf_variables(tensors, bert_config):
+# transformers classes whose `classifier.*` is not run_classifier.py's pooled-output classifier.
+_OTHER_CLASSIFIERS = ("BertForTokenClassification", "BertForMultipleChoice")
+
+
+def hf_state_to_tf_variables(tensors, bert_config, architecture=None):
   """Maps HF tensors to Google's TF variables.
 
   Args:
     tensors: dict HF name -> numpy array.
     bert_config: Google bert_config dict (from tf_bert_config_dict).
+    architecture: the transformers class named in config.json, if any.
 
   Returns:
     (OrderedDict tf_name -> numpy array, list of heads found, list of ignored HF names, list of notes).
@@ -706,6 +711,10 @@ def hf_state_to_tf_variables(tensors, bert_config):
   for name, group in groups:
     absent = [r.hf_name for r in group if r.hf_name not in canonical]
     if len(absent) == len(group):
+      continue
+    if name == "classifier" and architecture in _OTHER_CLASSIFIERS:
+      notes.append("the classifier.* weights of %s have no counterpart in run_classifier.py (which classifies "
+                   "the pooled [CLS] vector); they were left out" % architecture)
       continue
     if absent:
       raise UsageError("the Hugging Face weights hold an incomplete %s head; missing: %s" % (name, ", ".join(absent)))
@@ -832,7 +841,8 @@ def import_hf(hf_dir, output_dir):
     raise UsageError("vocab size mismatch: the vocabulary in %s has %d tokens but its config.json says "
                      "vocab_size=%d" % (hf_dir, vocab_size, bert_config["vocab_size"]))
   weights_file, tensors = read_hf_weights(hf_dir)
-  variables, heads, ignored, weight_notes = hf_state_to_tf_variables(tensors, bert_config)
+  architectures = hf_config.get("architectures") or [None]
+  variables, heads, ignored, weight_notes = hf_state_to_tf_variables(tensors, bert_config, architectures[0])
   notes += weight_notes
   os.makedirs(output_dir, exist_ok=True)
   write_hf_vocab(hf_dir, os.path.join(output_dir, "vocab.txt"))

@@ -195,3 +195,18 @@ def test_released_minilm_gives_the_same_hidden_states_as_transformers(tmp_path):
   for row, sentence in enumerate(sentences):
     n = int(input_mask[row].sum())
     assert hf_tokenizer(sentence)["input_ids"] == input_ids[row, :n].tolist()
+
+
+def test_token_classification_weights_are_not_taken_for_the_pooled_classifier(tiny, tmp_path):
+  hf_dir = tmp_path / "hf"
+  hf_interop.export_hf(tiny["checkpoint"], tiny["bert_config_file"], tiny["vocab_file"], str(hf_dir),
+                       head="classifier")
+  summary = hf_interop.import_hf(str(hf_dir), str(tmp_path / "as_sequence"))
+  assert summary.heads == ["classifier"] and summary.id2label == {"0": "LABEL_0", "1": "LABEL_1", "2": "LABEL_2"}
+  config = json.loads((hf_dir / "config.json").read_text())
+  config["architectures"] = ["BertForTokenClassification"]
+  (hf_dir / "config.json").write_text(json.dumps(config))
+  summary = hf_interop.import_hf(str(hf_dir), str(tmp_path / "as_token"))
+  assert summary.heads == [] and summary.ignored == ["classifier.bias", "classifier.weight"]
+  assert "BertForTokenClassification have no counterpart" in summary.notes[0]
+  assert "output_weights" not in interop_helpers.checkpoint_tensors(str(tmp_path / "as_token"))
