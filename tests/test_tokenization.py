@@ -10,6 +10,7 @@
 import collections
 import gzip
 import json
+import pathlib
 import re
 import time
 import unicodedata
@@ -460,12 +461,18 @@ def _has_private_or_unassigned(line):
   return any(unicodedata.category(c) in ("Co", "Cn") for c in line)
 
 
-def _hf_reference(vocab_file, do_lower_case):
-  """HF's slow BertTokenizer, with its WordPiece word limit set to Google's 200 characters, and the vocabulary's
-  [unusedN] tokens registered as special (HF's way of saying "never split", which this project adds)."""
+def _hf_reference(vocab_file, do_lower_case, register_unused_tokens):
+  """HF's slow BertTokenizer, with its WordPiece word limit set to Google's 200 characters.
+
+  With `register_unused_tokens`, the vocabulary's [unusedN] tokens are registered as special tokens (HF's way of
+  saying "never split", which this project adds). That makes HF ten times slower, so it is used only for lines
+  that contain "[unused"; on other lines it changes nothing.
+  """
   transformers = pytest.importorskip("transformers")
-  unused = sorted(tokenization.special_tokens_of_vocab(tokenization.load_vocab(vocab_file)) -
-                  set(tokenization.SPECIAL_TOKENS))
+  unused = []
+  if register_unused_tokens:
+    unused = sorted(tokenization.special_tokens_of_vocab(tokenization.load_vocab(vocab_file)) -
+                    set(tokenization.SPECIAL_TOKENS))
   hf = transformers.BertTokenizer(vocab_file, do_lower_case=do_lower_case, tokenize_chinese_chars=True,
                                   additional_special_tokens=unused)
   assert hf.wordpiece_tokenizer.max_input_chars_per_word == HF_MAX_WORD_CHARS
@@ -482,7 +489,8 @@ def test_identical_to_hugging_face_slow_tokenizer_on_every_shared_data_file():
   for language, vocab in (("zh", ZH_VOCAB), ("en", EN_VOCAB)):
     for lower in (True, False):
       ours[language, lower] = tokenization.FullTokenizer(str(vocab), do_lower_case=lower)
-      reference[language, lower] = _hf_reference(str(vocab), lower)
+      for unused in (False, True):
+        reference[language, lower, unused] = _hf_reference(str(vocab), lower, register_unused_tokens=unused)
 
   totals = collections.Counter()
   mismatches = []
@@ -496,12 +504,14 @@ def test_identical_to_hugging_face_slow_tokenizer_on_every_shared_data_file():
         continue
       for lower in ((True, False) if index % CASED_EVERY == 0 else (True,)):
         got = ours[language, lower].tokenize(line)
-        want = reference[language, lower].tokenize(line)
+        want = reference[language, lower, "[unused" in line].tokenize(line)
         counts["compared" if lower else "compared_cased"] += 1
         if lower and any(len(word) > HF_MAX_WORD_CHARS for word in ours[language, lower].basic_tokenizer.tokenize(
             line)):
           # Would differ from stock HF (limit 100); compared against HF with Google's limit of 200.
           counts["long_word"] += 1
+        if lower and "[unused" in line:
+          counts["unused_token"] += 1
         if got != want:
           mismatches.append((source, lower, line, got, want))
     print("%-70s %5s %7d %7d %9d %9d" % (source, language, counts["compared"], counts["compared_cased"],
@@ -509,14 +519,55 @@ def test_identical_to_hugging_face_slow_tokenizer_on_every_shared_data_file():
     assert counts["compared"] > 0, "no line compared from %s" % source
     totals.update(counts)
   print("total: %d lines compared lower-cased + %d cased, %d excluded (Co/Cn), %d with a word of 101-200 "
-        "chars, %d sources, %.1f s" % (totals["compared"], totals["compared_cased"], totals["excluded_co_cn"],
-                                       totals["long_word"], len(sources), time.time() - started))
+        "chars, %d with an [unusedN] token, %d sources, %.1f s" % (
+            totals["compared"], totals["compared_cased"], totals["excluded_co_cn"], totals["long_word"],
+            totals["unused_token"], len(sources), time.time() - started))
 
   assert not mismatches, "%d lines differ; first: %r" % (len(mismatches), mismatches[:3])
   assert totals["compared"] >= MIN_LINES_COMPARED
   assert totals["compared_cased"] >= MIN_LINES_COMPARED // CASED_EVERY // 2
   assert totals["excluded_co_cn"] <= 0.005 * totals["compared"]
   assert totals["long_word"] >= 1  # the 101-200 character words of the data were compared, not skipped
+  assert totals["unused_token"] >= 1  # lines with [unusedN] (from the vocab files) were compared too
   # Every file of ../shared/data took part (a zip archive counts once per member).
   files = {p.relative_to(SHARED_DATA).as_posix() for p in SHARED_DATA.rglob("*") if p.is_file()}
   assert files == {source.split(":", 1)[0] for source in sources}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The project's own sample corpus (sample_data/) is well-formed and fully covered by the Chinese vocabulary.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _load_corpus_checker():
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  path = pathlib.Path(__file__).resolve().parents[1] / "sample_data" / "check_corpus.py"
+  spec = importlib.util.spec_from_file_location("check_corpus", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_sample_corpus_is_well_formed_and_has_no_unknown_characters(zh_tokenizer):
+  checker = _load_corpus_checker()
+  corpus = pathlib.Path(__file__).resolve().parents[1] / "sample_data" / "zh_corpus.txt"
+  problems, counts = checker.corpus_problems_and_counts(str(corpus))
+  assert problems == []
+  assert 150 <= counts["documents"] <= 200 and 80000 <= counts["bytes"] <= 120000
+  lines = [line for line in corpus.read_text(encoding="utf-8").split("\n") if line]
+  assert len(lines) == counts["sentence_lines"] and len(set(lines)) == len(lines)  # no repeated sentence
+  assert "[UNK]" not in [token for line in lines for token in zh_tokenizer.tokenize(line)]
+
+
+def test_corpus_checker_reports_the_broken_line(tmp_path):
+  checker = _load_corpus_checker()
+  good = "第一句。\n第二句。\n第三句。\n第四句。\n第五句。\n"
+  path = tmp_path / "c.txt"
+  path.write_text(good + "\n" + good, encoding="utf-8")
+  assert checker.corpus_problems_and_counts(str(path))[0] == []
+  path.write_text(good + "\n\n" + good.replace("第二句。", "第二句。 "), encoding="utf-8")
+  problems = checker.corpus_problems_and_counts(str(path))[0]
+  assert problems == ["%s:7: blank line without a document before it (empty document)" % path,
+                      "%s:9: leading or trailing whitespace" % path]
+  path.write_bytes(b"\xff\n")
+  assert "not UTF-8" in checker.corpus_problems_and_counts(str(path))[0][0]
