@@ -15,7 +15,6 @@ tokenizer. tests/test_wwm_fast_tokenizer.py
 checks that the Rust path equals the Python tokenizer on the text of ../shared/data.
 """
 import os
-import re
 
 # Worker processes are forked; Rust-side thread pools must not be started before the fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -39,13 +38,6 @@ def _build_rust_tokenizer(vocab, do_lower_case):
                                                strip_accents=do_lower_case, lowercase=do_lower_case)
   rust.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
   return rust
-
-
-def _repeated_char_class(chars):
-  """Compiled regex matching any string made only of `chars` (only the empty string if there are none)."""
-  if not chars:
-    return re.compile("")
-  return re.compile("[%s]*" % "".join("\\U%08x" % ord(c) for c in sorted(chars)))
 
 
 class FastTokenizer(object):
@@ -78,15 +70,15 @@ class FastTokenizer(object):
     self._rust = _build_rust_tokenizer(self.vocab, do_lower_case) if use_rust else None
     self._probed = set()
     self._agreeing = set()
-    self._probed_re = self._agreeing_re = re.compile("")
 
   def is_fast_line(self, line):
     """Whether `line` is tokenized by the Rust path (all its characters are agreeing characters)."""
     if self._rust is None:
       return False
-    if self._probed_re.fullmatch(line) is None:
-      self._probe(set(line) - self._probed)
-    return self._agreeing_re.fullmatch(line) is not None
+    chars = set(line)
+    if not chars <= self._probed:
+      self._probe(chars - self._probed)
+    return chars <= self._agreeing
 
   def _probe(self, chars):
     """Compares both tokenizers on each new character in every probe context and records the agreeing ones."""
@@ -102,9 +94,6 @@ class FastTokenizer(object):
       probes = range(index * width, (index + 1) * width)
       if all(python_tokenize(texts[i]) == rust_tokens[i] for i in probes):
         self._agreeing.add(char)
-    # Lines are then checked with one regex match each (in C) against the characters seen so far.
-    self._probed_re = _repeated_char_class(self._probed)
-    self._agreeing_re = _repeated_char_class(self._agreeing)
 
   def tokenize_lines(self, lines):
     """Tokenizes each line; returns a list (one per line) of (tokens, ids) pairs of lists.
@@ -123,15 +112,17 @@ class FastTokenizer(object):
 
   def _tokenize(self, lines, with_tokens):
     results = [None] * len(lines)
+    charsets = [set(line) for line in lines]
     if self._rust is not None:
       # Probe every new character of the batch at once (one Rust call instead of one per character).
-      unseen = [line for line in lines if self._probed_re.fullmatch(line) is None]
+      unseen = set().union(*charsets) - self._probed
       if unseen:
-        self._probe(set().union(*map(set, unseen)) - self._probed)
+        self._probe(unseen)
+    agreeing = self._agreeing if self._rust is not None else set()
     fast_indexes = []
     fast_lines = []
     for index, line in enumerate(lines):
-      if self.is_fast_line(line):
+      if self._rust is not None and charsets[index] <= agreeing:
         fast_indexes.append(index)
         fast_lines.append(line)
       else:

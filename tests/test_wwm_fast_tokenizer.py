@@ -1,0 +1,122 @@
+"""Tests for wwm/fast_tokenizer.py: the Rust path gives exactly tokenization.py's tokens.
+
+The proof over ../shared/data runs on every line of pretrain_zh plus evenly spaced samples of every other text
+source (files, JSON strings, zip members) to stay within the test budget; `benchmarks/bench_pretraining_data.py
+--verify_tokenizer` checks every line of ../shared/data.
+"""
+import gzip
+import json
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tokenization
+from conftest import EN_VOCAB, ZH_VOCAB, shared_path
+from wwm import fast_tokenizer
+
+SAMPLE_LINES_PER_SOURCE = 300
+
+
+@pytest.fixture(scope="module")
+def zh_fast():
+  return fast_tokenizer.FastTokenizer(str(ZH_VOCAB), do_lower_case=True)
+
+
+def _json_strings(value):
+  if isinstance(value, str):
+    yield value
+  elif isinstance(value, dict):
+    for item in value.values():
+      yield from _json_strings(item)
+  elif isinstance(value, list):
+    for item in value:
+      yield from _json_strings(item)
+
+
+def _json_or_text(line):
+  try:
+    return json.loads(line)
+  except ValueError:
+    return line
+
+
+def _source_lines(path):
+  """Text lines of one shared-data file (zip members and gzip unpacked, JSON strings extracted)."""
+  if path.suffix == ".zip":
+    with zipfile.ZipFile(path) as archive:
+      for name in archive.namelist():
+        if not name.endswith("/"):
+          yield name, archive.read(name).decode("utf-8", "replace").splitlines()
+    return
+  data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+  text = data.decode("utf-8", "replace")
+  if path.suffix == ".json":
+    try:
+      yield str(path), [s for s in _json_strings(json.loads(text)) for s in s.splitlines()]
+    except ValueError:  # JSON lines
+      yield str(path), [s for line in text.split("\n") if line.strip()
+                        for s in _json_strings(_json_or_text(line)) for s in s.splitlines()]
+    return
+  yield str(path), text.splitlines()
+
+
+def _sample(lines, count):
+  if len(lines) <= count:
+    return lines
+  step = len(lines) / count
+  return [lines[int(i * step)] for i in range(count)]
+
+
+def test_rust_path_equals_python_tokenizer_on_shared_data(zh_fast):
+  root = shared_path("pretrain_zh").parent
+  python = zh_fast.full_tokenizer
+  checked = rust_lines = 0
+  for path in sorted(root.rglob("*")):
+    if path.suffix not in (".txt", ".tsv", ".csv", ".json", ".zip", ".gz") or path.name.startswith("vocab"):
+      continue
+    for name, lines in _source_lines(path):
+      if "pretrain_zh" not in name:
+        lines = _sample(lines, SAMPLE_LINES_PER_SOURCE)
+      fast_before = zh_fast.lines_fast
+      results = zh_fast.tokenize_lines(lines)
+      rust_lines += zh_fast.lines_fast - fast_before
+      for line, (tokens, ids) in zip(lines, results):
+        # Lines on the fast path got these tokens from Rust alone.
+        expected = python.tokenize(line)
+        assert tokens == expected, (name, line)
+        assert ids == python.convert_tokens_to_ids(expected)
+      checked += len(lines)
+  assert checked > 40000
+  assert rust_lines / checked > 0.97  # the fast path really is the common path
+
+
+@pytest.mark.parametrize("text", [
+    "[MASK]中文[SEP]", "ΣΑΣ ΟΔΟΣ", "Café naïve ÉCOLE", "a\u0000b\ufffdc\u200bd", "x" * 250 + " y",
+    "ﬁnance ﬂ", "İstanbul", "한국어 日本語かな", "\U00020000\U0002A700 𝔘𝔫𝔦", "tab\tnew\r\nline\u3000full",
+])
+def test_special_cases_equal_python(zh_fast, text):
+  assert zh_fast.tokenize_lines([text])[0][0] == zh_fast.full_tokenizer.tokenize(text)
+
+
+def test_special_tokens_and_final_sigma_go_through_python(zh_fast):
+  assert not zh_fast.is_fast_line("[MASK]中文")
+  assert not zh_fast.is_fast_line("ΟΔΟΣ")
+  assert zh_fast.is_fast_line("研究生命的起源，tensorflow 2019年")
+
+
+def test_python_only_mode_and_cased_english_vocab():
+  slow = fast_tokenizer.FastTokenizer(str(ZH_VOCAB), use_rust=False)
+  assert slow.tokenize_lines(["研究生命"])[0][0] == ["研", "究", "生", "命"]
+  assert slow.lines_fast == 0 and slow.lines_fallback == 1
+  cased = fast_tokenizer.FastTokenizer(str(EN_VOCAB), do_lower_case=False)
+  text = "Unaffable John's TensorFlow"
+  assert cased.tokenize_lines([text])[0][0] == tokenization.FullTokenizer(str(EN_VOCAB), False).tokenize(text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=5))
+def test_random_unicode_equals_python(zh_fast, lines):
+  python = zh_fast.full_tokenizer
+  assert [tokens for tokens, _ in zh_fast.tokenize_lines(lines)] == [python.tokenize(line) for line in lines]
