@@ -1,5 +1,4 @@
 """Tests for bert/vocab_builder.py and build_vocab.py."""
-import os
 import subprocess
 import sys
 
