@@ -133,3 +133,20 @@ def test_bad_input(tiny, tmp_path, input_file):
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith("error: --max_seq_length 100 exceeds max_position_embeddings 64"), last
   assert "Traceback" not in result.stderr
+
+
+GOOGLE_FLAGS = {
+    "input_file": None, "output_file": None, "layers": "-1,-2,-3,-4", "bert_config_file": None,
+    "max_seq_length": 128, "init_checkpoint": None, "vocab_file": None, "do_lower_case": True, "batch_size": 32,
+    "use_tpu": False, "master": None, "num_tpu_cores": 8, "use_one_hot_embeddings": False,
+}
+
+
+def test_googles_flags_and_defaults_are_kept():
+  # In a fresh interpreter: importing the script here could clash with other scripts' flags in this process.
+  code = ("import json, extract_features; from absl import flags; "
+          "print(json.dumps({name: flags.FLAGS[name].default for name in %r} | "
+          "{'pooling': flags.FLAGS['pooling'].default}))" % sorted(GOOGLE_FLAGS))
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=str(ROOT))
+  assert result.returncode == 0, result.stderr
+  assert json.loads(result.stdout.strip().splitlines()[-1]) == dict(GOOGLE_FLAGS, pooling="none")
