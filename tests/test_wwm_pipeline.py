@@ -1,0 +1,110 @@
+"""Tests for wwm/pipeline.py: reading, chunking, reproducibility across workers, sharding, faults, stats."""
+import collections
+import json
+import os
+
+import pytest
+
+from bert.errors import UsageError
+from conftest import ZH_VOCAB, shared_path
+from wwm import masking
+from wwm import pipeline
+
+
+def make_options(tmp_path, inputs, **overrides):
+  values = dict(input_files=[str(p) for p in inputs], output_files=[str(tmp_path / "out.tfrecord")],
+                stats_file=str(tmp_path / "out.tfrecord.stats.json"), vocab_file=str(ZH_VOCAB), do_lower_case=True,
+                masking_mode=masking.MASK_CHINESE_WORDS, segmenter="jieba", user_dict=None, max_seq_length=64,
+                max_predictions_per_seq=10, random_seed=12345, dupe_factor=2, masked_lm_prob=0.15,
+                short_seq_prob=0.1, nsp=True, dynamic_masking=False, per_token_decision=False, num_workers=1,
+                nsp_buffer_documents=16, fast_tokenizer=True, progress=False)
+  values.update(overrides)
+  return pipeline.Options(**values)
+
+
+def _write(path, data):
+  path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+  return path
+
+
+def test_read_chunks_documents_decode_errors_and_file_boundaries(tmp_path):
+  first = _write(tmp_path / "a.txt", b"line one\n  \nsecond doc\nbad \xff\xfe byte\n\n\n")
+  second = _write(tmp_path / "b.txt", "third doc\n" * 5)
+  stats = collections.Counter()
+  chunks = list(pipeline.read_chunks([str(first), str(second)], 2, stats))
+  # The trailing blank lines of a.txt come as a chunk without documents (it only carries their bytes).
+  assert [c.documents for c in chunks if not c.documents] == [[]] and chunks[1].num_bytes == 1
+  chunks = [c for c in chunks if c.documents]
+  assert [c.documents for c in chunks] == [[["line one"], ["second doc", "bad \ufffd\ufffd byte"]], [["third doc"] * 5]]
+  assert [(c.file_index, c.first_document_index) for c in chunks] == [(0, 0), (1, 2)]
+  assert stats["decode_errors"] == 1 and stats["documents"] == 3
+  assert sum(c.num_bytes for c in chunks) == os.path.getsize(first) + os.path.getsize(second)
+
+
+def test_output_paths_and_input_patterns(tmp_path):
+  assert pipeline.output_paths("o.tf", 1) == ["o.tf"]
+  assert pipeline.output_paths("a.tf, b.tf", 1) == ["a.tf", "b.tf"]
+  assert pipeline.output_paths("o.tf", 3) == ["o.tf-00000-of-00003", "o.tf-00001-of-00003", "o.tf-00002-of-00003"]
+  with pytest.raises(UsageError, match="--num_output_shards=2 needs a single --output_file"):
+    pipeline.output_paths("a,b", 2)
+  for name in ("x1.txt", "x2.txt"):
+    _write(tmp_path / name, "a\n")
+  pattern = str(tmp_path / "x*.txt")
+  assert pipeline.expand_input_patterns(pattern + "," + str(tmp_path / "x1.txt")) == [
+      str(tmp_path / "x1.txt"), str(tmp_path / "x2.txt")]
+  with pytest.raises(UsageError, match="nothing.txt matches no file"):
+    pipeline.expand_input_patterns(str(tmp_path / "nothing.txt"))
+
+
+def test_vocab_case_warning():
+  lower = {"[UNK]": 0, "hello": 1, "world": 2, "##s": 3}
+  upper = dict(lower, **{"Hello%d" % i: 10 + i for i in range(20)})
+  assert pipeline.vocab_case_warning(lower, True) is None
+  assert "--do_lower_case=False" in pipeline.vocab_case_warning(lower, False)
+  assert "cased vocab" in pipeline.vocab_case_warning(upper, True)
+  assert pipeline.vocab_case_warning(upper, False) is None
+
+
+def test_same_bytes_for_any_worker_count_and_spread_over_shards(tmp_path):
+  corpus = shared_path("pretrain_zh", "news_zh_1.txt")
+  outputs = {}
+  for workers in (1, 2):
+    out_dir = tmp_path / ("w%d" % workers)
+    out_dir.mkdir()
+    files = [str(out_dir / "out-0"), str(out_dir / "out-1")]
+    options = make_options(out_dir, [corpus], num_workers=workers, output_files=files, nsp_buffer_documents=3)
+    stats = pipeline.run(options)
+    outputs[workers] = [open(f, "rb").read() for f in files]
+    assert all(outputs[workers]) and not [n for n in os.listdir(out_dir) if n.endswith(".tmp")]
+  assert outputs[1] == outputs[2]
+  assert stats["documents"] == 10 and stats["instances"] > 50 and stats["decode_errors"] == 0
+  saved = json.load(open(options.stats_file, encoding="utf-8"))
+  for key in ("documents", "sentences", "instances", "tokens", "masked_tokens", "masked_words", "mean_word_length",
+              "segmenter_fallbacks", "decode_errors"):
+    assert key in saved
+  assert saved["instances"] == stats["instances"]
+  assert 1.2 < saved["mean_word_length"] < 2.5 and saved["masked_tokens"] > saved["masked_words"] > 0
+  # Rerunning gives the same bytes.
+  pipeline.run(make_options(tmp_path / "w1", [corpus], output_files=[str(tmp_path / "w1" / "out-0"),
+                                                                      str(tmp_path / "w1" / "out-1")],
+                            nsp_buffer_documents=3))
+  assert open(tmp_path / "w1" / "out-0", "rb").read() == outputs[1][0]
+
+
+def test_file_without_instances_is_an_error_naming_it_and_leaves_no_output(tmp_path):
+  good = _write(tmp_path / "good.txt", "研究生命的起源。\n中华人民共和国成立了。\n")
+  empty = _write(tmp_path / "empty.txt", "\n\n  \n\x00\x01\n")
+  options = make_options(tmp_path, [good, empty])
+  with pytest.raises(UsageError, match="empty.txt yields no training instance"):
+    pipeline.run(options)
+  assert os.listdir(tmp_path) == [] or sorted(os.listdir(tmp_path)) == ["empty.txt", "good.txt"]
+
+
+def test_invalid_flags_are_usage_errors(tmp_path):
+  good = _write(tmp_path / "good.txt", "研究\n")
+  with pytest.raises(UsageError, match="--max_seq_length must be >= 5"):
+    pipeline.run(make_options(tmp_path, [good], max_seq_length=4))
+  with pytest.raises(UsageError, match="--masked_lm_prob"):
+    pipeline.run(make_options(tmp_path, [good], masked_lm_prob=0.0))
+  with pytest.raises(UsageError, match="--user_dict needs --chinese_wwm"):
+    pipeline.run(make_options(tmp_path, [good], masking_mode=masking.MASK_TOKENS, user_dict="u.txt"))
