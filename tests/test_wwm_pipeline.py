@@ -32,13 +32,13 @@ def test_read_chunks_documents_decode_errors_and_file_boundaries(tmp_path):
   second = _write(tmp_path / "b.txt", "third doc\n" * 5)
   stats = collections.Counter()
   chunks = list(pipeline.read_chunks([str(first), str(second)], 2, stats))
+  assert sum(c.num_bytes for c in chunks) == os.path.getsize(first) + os.path.getsize(second)
   # The trailing blank lines of a.txt come as a chunk without documents (it only carries their bytes).
   assert [c.documents for c in chunks if not c.documents] == [[]] and chunks[1].num_bytes == 1
   chunks = [c for c in chunks if c.documents]
   assert [c.documents for c in chunks] == [[["line one"], ["second doc", "bad \ufffd\ufffd byte"]], [["third doc"] * 5]]
   assert [(c.file_index, c.first_document_index) for c in chunks] == [(0, 0), (1, 2)]
   assert stats["decode_errors"] == 1 and stats["documents"] == 3
-  assert sum(c.num_bytes for c in chunks) == os.path.getsize(first) + os.path.getsize(second)
 
 
 def test_output_paths_and_input_patterns(tmp_path):
