@@ -170,38 +170,103 @@ def _local_tensor(strategy, value):
   return strategy.experimental_local_results(value)[0]
 
 
-def apply_gradients(optimizer, grads_and_vars, global_step=None, clip_norm=None, name=None):
-  """Averages gradients over replicas and workers, optionally clips them, and applies them.
-
-  Args:
-    optimizer: an optimizer with `apply_gradients(grads_and_vars, global_step=None, name=None)`
-      (Google's AdamWeightDecayOptimizer, bert.lamb.LAMBOptimizer, a tf.compat.v1.train optimizer
-      whose apply_gradients accepts cross-replica calls).
-    grads_and_vars: list of (gradient or None, variable) for this replica's micro-batch, gradients of a
-      loss that is a mean over this replica's examples.
-    global_step: passed to the optimizer (Google's AdamW ignores it; its callers increment the step).
-    clip_norm: if set, clip the averaged gradients to this global norm (Google clips at 1.0).
-    name: op name for the optimizer.
+def _update_with_checks(grads_and_vars, apply_fn, global_step, clip_norm, accumulation_steps, loss_scale):
+  """Accumulation, loss-scale check, clipping and the (conditional) update, in one replica's view.
 
   Returns:
-    The update op.
+    The op of this step: the update when due and finite, the global-step increment on update steps, the
+    loss-scale adjustment and the accumulator reset.
   """
-  grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
+  after = []
+  is_update_step = tf.constant(True)
+  reset = None
+  if accumulation_steps > 1:
+    from bert import gradient_accumulation
+    grads_and_vars, is_update_step, reset = gradient_accumulation.accumulate(grads_and_vars, accumulation_steps)
+  should_apply = is_update_step
+  if loss_scale is not None:
+    from bert import mixed_precision
+    finite = mixed_precision.all_finite([g for g, _ in grads_and_vars])
+    should_apply = tf.logical_and(should_apply, finite)
 
-  def apply_local(pairs):
+  def update():
+    pairs = grads_and_vars
     if clip_norm is not None:
       grads, _ = tf.clip_by_global_norm([g for g, _ in pairs], clip_norm=clip_norm)
       pairs = list(zip(grads, [v for _, v in pairs]))
-    return optimizer.apply_gradients(pairs, global_step=global_step, name=name)
+    return apply_fn(pairs)
 
+  if accumulation_steps == 1 and loss_scale is None:
+    applied = update()
+  else:
+    applied = tf.cond(should_apply, lambda: tf.group(update()), tf.no_op)
+  after.append(applied)
+  with tf.control_dependencies([applied]):
+    if loss_scale is not None:
+      after.append(loss_scale.update(finite))
+    if global_step is not None:
+      # Skipped (non-finite) updates still count, so a run always ends at num_train_steps.
+      after.append(global_step.assign_add(tf.cast(is_update_step, global_step.dtype.base_dtype)))
+    if reset is not None:
+      after.append(reset([applied]))
+  return tf.group(*after)
+
+
+def _per_replica_copies(strategy, tensor):
+  """PerReplica value holding tensor / num_replicas on each local device (its SUM-reduction is `tensor`)."""
+  from tensorflow.python.distribute import values as distribute_values  # pylint: disable=g-direct-tensorflow-import
+  share = 1.0 / strategy.num_replicas_in_sync
+  copies = []
+  for device in strategy.extended.worker_devices:
+    with tf.device(device):
+      copies.append(tf.identity(tensor) * tf.cast(share, tensor.dtype))
+  return distribute_values.PerReplica(tuple(copies))
+
+
+def apply_gradients(optimizer, grads_and_vars, global_step=None, clip_norm=None, accumulation_steps=1,
+                    loss_scale=None, name=None):
+  """Averages gradients over replicas and workers, then accumulates, checks, clips and applies them.
+
+  Without a multi-replica strategy this is, for accumulation_steps=1 and no loss scale, exactly
+  clip_by_global_norm + optimizer.apply_gradients + global_step increment (Google's create_optimizer).
+
+  Under tf.distribute (model_fn called per replica) the mean gradient over all replicas is computed once in
+  cross-replica context; the optimizer's update runs there through its own distributed apply (so mirrored
+  variables and slots get the same update on every device), and the accumulation / finiteness decisions,
+  taken on the reduced gradients, are the same on every replica and worker.
+
+  Args:
+    optimizer: a tf.compat.v1.train.Optimizer (AdamWeightDecayOptimizer, LAMBOptimizer, ...).
+    grads_and_vars: list of (gradient or None, variable) of this replica's micro-batch, gradients of a loss
+      that is a mean over this replica's examples (already divided by the loss scale, if any).
+    global_step: incremented once per update step (counts optimizer updates), or None.
+    clip_norm: clip the (averaged, accumulated) gradients to this global norm; None: no clipping.
+    accumulation_steps: micro-batches per update (bert.gradient_accumulation).
+    loss_scale: a bert.mixed_precision.DynamicLossScale: non-finite updates are skipped and the scale
+      adjusted.
+    name: op name for the optimizer.
+
+  Returns:
+    The train op of this step.
+  """
+  grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
   if not in_multi_replica_context():
-    return apply_local(grads_and_vars)
+    return _update_with_checks(grads_and_vars, lambda pairs: optimizer.apply_gradients(pairs, name=name),
+                               global_step, clip_norm, accumulation_steps, loss_scale)
 
   def apply_cross_replica(strategy, per_replica_pairs):
     # Mean over replicas: each replica's loss is a mean over its own (equal-sized) batch, so the mean of
     # their gradients is the gradient of the global batch's mean loss.
     reduced = strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.MEAN, per_replica_pairs)
     pairs = [(_local_tensor(strategy, g), v) for g, (_, v) in zip(reduced, per_replica_pairs)]
-    return apply_local(pairs)
 
+    def distributed_apply(local_pairs):
+      # The optimizer's own cross-replica apply sums over replicas; hand it equal shares of the mean.
+      shares = [(_per_replica_copies(strategy, g), v) for g, v in local_pairs]
+      return optimizer._distributed_apply(strategy, shares, None, name or optimizer.get_name())  # pylint: disable=protected-access
+
+    return _update_with_checks(pairs, distributed_apply, global_step, clip_norm, accumulation_steps, loss_scale)
+
+  # Dense gradients (the optimizers densify embedding gradients anyway) keep the all-reduce simple.
+  grads_and_vars = [(tf.convert_to_tensor(g), v) for g, v in grads_and_vars]
   return tf.distribute.get_replica_context().merge_call(apply_cross_replica, args=(grads_and_vars,))

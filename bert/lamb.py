@@ -71,7 +71,13 @@ class LAMBOptimizer(tf1.train.Optimizer):
     self._learning_rate_tensor = tf.convert_to_tensor(self.learning_rate, name="learning_rate")
 
   def _step_variable(self):
-    graph = None if tf.executing_eagerly() else tf1.get_default_graph()
+    if tf.executing_eagerly():
+      return self._get_non_slot_variable(STEP_VARIABLE_NAME, graph=None)
+    # Inside a control-flow branch (conditional update) the default graph is the branch's function graph;
+    # the counter belongs to the outermost graph.
+    graph = tf1.get_default_graph()
+    while getattr(graph, "outer_graph", None) is not None:
+      graph = graph.outer_graph
     return self._get_non_slot_variable(STEP_VARIABLE_NAME, graph=graph)
 
   def _lamb_update(self, grad, var):
