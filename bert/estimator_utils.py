@@ -185,8 +185,12 @@ def build_train_op(loss, options, learning_rate, num_train_steps, num_warmup_ste
   Returns:
     The train op (it also increments the global step).
   """
+  from bert import mixed_precision
   from bert import optimization
-  return optimization.create_optimizer(loss, learning_rate, num_train_steps, num_warmup_steps, options.use_tpu)
+  return optimization.create_optimizer(loss, learning_rate, num_train_steps, num_warmup_steps, options.use_tpu,
+                                       optimizer_name=options.optimizer,
+                                       gradient_accumulation_steps=options.gradient_accumulation_steps,
+                                       loss_scale=mixed_precision.loss_scale_for(options.precision))
 
 
 def resolve_checkpoint(path):

@@ -26,7 +26,8 @@ DEFAULT_WEIGHT_DECAY_RATE = 0.01
 DEFAULT_CLIP_NORM = 1.0
 
 
-def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu):
+def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu, optimizer_name="adamw",
+                     gradient_accumulation_steps=1, loss_scale=None):
   """Builds the training op for `loss` with Google's BERT recipe.
 
   Args:
@@ -35,12 +36,29 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, use_tpu):
     num_train_steps: total steps; the learning rate reaches 0 here.
     num_warmup_steps: steps of linear warm-up (0 or None: none).
     use_tpu: wrap the optimizer in CrossShardOptimizer so gradients are summed over TPU cores.
+    optimizer_name: "adamw" (Google's) or "lamb" (bert.lamb.LAMBOptimizer).
+    gradient_accumulation_steps: micro-batches per update (bert.gradient_accumulation); the global step
+      and the schedule then count updates.
+    loss_scale: bert.mixed_precision.DynamicLossScale for fp16, or None.
 
   Returns:
     The train op (updates all trainable variables and increments the global step).
   """
   global_step = tf1.train.get_or_create_global_step()
   learning_rate = learning_rate_schedule(init_lr, global_step, num_train_steps, num_warmup_steps)
+  from bert import distribution  # pylint: disable=import-outside-toplevel
+  if (optimizer_name != "adamw" or gradient_accumulation_steps > 1 or loss_scale is not None or
+      distribution.in_multi_replica_context()):
+    # LAMB, accumulation, loss scaling and tf.distribute replicas go through bert.distribution, which
+    # averages over replicas and makes the update conditional where needed.
+    optimizer = make_optimizer(learning_rate, use_tpu, optimizer_name=optimizer_name)
+    tvars = tf1.trainable_variables()
+    grads = tf.gradients(loss if loss_scale is None else loss_scale.scale_loss(loss), tvars)
+    if loss_scale is not None:
+      grads = loss_scale.unscale(grads)
+    return distribution.apply_gradients(optimizer, list(zip(grads, tvars)), global_step=global_step,
+                                        clip_norm=DEFAULT_CLIP_NORM,
+                                        accumulation_steps=gradient_accumulation_steps, loss_scale=loss_scale)
   optimizer = make_optimizer(learning_rate, use_tpu)
   tvars = tf1.trainable_variables()
   grads = tf.gradients(loss, tvars)
@@ -75,17 +93,24 @@ def learning_rate_schedule(init_lr, global_step, num_train_steps, num_warmup_ste
   return in_warmup * warmup + (1.0 - in_warmup) * decayed
 
 
-def make_optimizer(learning_rate, use_tpu=False, weight_decay_rate=DEFAULT_WEIGHT_DECAY_RATE):
-  """Returns BERT's AdamWeightDecayOptimizer (cross-shard on TPU).
+def make_optimizer(learning_rate, use_tpu=False, weight_decay_rate=DEFAULT_WEIGHT_DECAY_RATE,
+                   optimizer_name="adamw"):
+  """Returns BERT's AdamWeightDecayOptimizer, or LAMB (cross-shard on TPU).
 
   Args:
     learning_rate: float or scalar Tensor.
     use_tpu: wrap in `tf.compat.v1.tpu.CrossShardOptimizer`.
     weight_decay_rate: decoupled weight decay factor.
+    optimizer_name: "adamw" or "lamb" (bert.lamb.LAMBOptimizer, same decay and exclusions).
 
   Returns:
     A tf.compat.v1.train.Optimizer.
   """
+  if optimizer_name == "lamb":
+    from bert import lamb  # pylint: disable=import-outside-toplevel
+    optimizer = lamb.LAMBOptimizer(learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
+                                   exclude_from_weight_decay=list(DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY))
+    return tf1.tpu.CrossShardOptimizer(optimizer) if use_tpu else optimizer
   optimizer = AdamWeightDecayOptimizer(
       learning_rate=learning_rate,
       weight_decay_rate=weight_decay_rate,
