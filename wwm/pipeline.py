@@ -63,7 +63,7 @@ def expand_input_patterns(patterns):
     matches = sorted(glob.glob(pattern))
     matches = [m for m in matches if os.path.isfile(m)]
     if not matches:
-      raise UsageError("--input_file: %s matches no file" % pattern)
+      raise UsageError("--input_file %s matches no file" % pattern)
     files.extend(m for m in matches if m not in files)
   if not files:
     raise UsageError("--input_file is empty")
