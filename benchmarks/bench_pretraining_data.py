@@ -1,0 +1,237 @@
+"""Speed, scaling and memory of create_pretraining_data.py (and a full check of the fast tokenizer).
+
+Runs the real command line on ../shared/data/pretrain_zh (the three files concatenated, 2.5 MB; the 25 MB input
+is that corpus repeated 10 times) with --chinese_wwm --dupe_factor 5 --max_seq_length 128, for each input size
+and worker count, under /usr/bin/time -v when it exists. Reported per run:
+  * KB/s: input bytes / wall seconds of the whole command (interpreter start, jieba load and all);
+  * KB/s per CPU: input bytes / (user + system CPU seconds of all processes) -- the per-worker speed, which a
+    busy shared machine disturbs much less than wall time;
+  * instances/s, peak RSS of the largest process (time -v / ru_maxrss) and of the whole process tree (sampled
+    from /proc every 0.1 s).
+Ratios compare runs of the same invocation: 2 workers vs 1 (same size), 25 MB vs 2.5 MB (same workers).
+There is no timed assert. Prints a table and writes benchmarks/results/bench_pretraining_data.json.
+
+  .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~4 min on 2 quiet cores
+  .venv/bin/python benchmarks/bench_pretraining_data.py --quick          # seconds: checks the script runs
+  .venv/bin/python benchmarks/bench_pretraining_data.py --verify_tokenizer   # Rust == Python on all shared text
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
+CORPUS_FILES = ("CLUECorpusSmall_bert_sampled.txt", "CLUECorpusSmall_5000_lines_bert.txt", "news_zh_1.txt")
+TIME_BINARY = "/usr/bin/time"
+
+
+def build_corpus(directory, repeats, limit_bytes=None):
+  """Writes the pretrain_zh corpus `repeats` times into one file; returns (path, size)."""
+  base = b"".join(open(os.path.join(SHARED, "pretrain_zh", name), "rb").read().rstrip(b"\n") + b"\n\n"
+                  for name in CORPUS_FILES)
+  if limit_bytes:
+    cut = base.rfind(b"\n\n", 0, limit_bytes)
+    base = base[:cut + 2]
+  path = os.path.join(directory, "corpus_x%d.txt" % repeats)
+  with open(path, "wb") as writer:
+    for _ in range(repeats):
+      writer.write(base)
+  return path, os.path.getsize(path)
+
+
+def _tree_rss_kb(pid):
+  """Sum of VmRSS (KB) of `pid` and all its descendants."""
+  children = {}
+  for entry in os.listdir("/proc"):
+    if entry.isdigit():
+      try:
+        with open("/proc/%s/stat" % entry) as reader:
+          fields = reader.read().rsplit(")", 1)[1].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+      except OSError:
+        continue
+  total, stack = 0, [pid]
+  while stack:
+    current = stack.pop()
+    stack.extend(children.get(current, []))
+    try:
+      with open("/proc/%d/status" % current) as reader:
+        match = re.search(r"VmRSS:\s+(\d+)", reader.read())
+      total += int(match.group(1)) if match else 0
+    except OSError:
+      continue
+  return total
+
+
+def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length):
+  """Runs the script once; returns a dict of measurements."""
+  output = os.path.join(output_dir, "out_w%d.tfrecord" % workers)
+  command = [sys.executable, os.path.join(ROOT, "create_pretraining_data.py"), "--input_file=" + corpus,
+             "--output_file=" + output, "--vocab_file=" + os.path.join(ROOT, "vocab", "zh_vocab.txt"),
+             "--chinese_wwm", "--dupe_factor=%d" % dupe_factor, "--max_seq_length=%d" % max_seq_length,
+             "--num_workers=%d" % workers, "--noprogress"]
+  use_time = os.path.exists(TIME_BINARY)
+  if use_time:
+    command = [TIME_BINARY, "-v"] + command
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
+  start = time.time()
+  process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  peak_tree = [0]
+
+  def sample():
+    while process.poll() is None:
+      peak_tree[0] = max(peak_tree[0], _tree_rss_kb(process.pid))
+      time.sleep(0.1)
+
+  sampler = threading.Thread(target=sample, daemon=True)
+  sampler.start()
+  _, stderr = process.communicate()
+  wall = time.time() - start
+  sampler.join()
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  if process.returncode != 0:
+    raise SystemExit("create_pretraining_data.py failed:\n" + stderr[-3000:])
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+  max_rss_kb = after.ru_maxrss
+  if use_time:
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    max_rss_kb = int(match.group(1))
+  stats = json.load(open(output + ".stats.json", encoding="utf-8"))
+  size = os.path.getsize(corpus)
+  return {
+      "input_mb": round(size / 1e6, 2), "workers": workers, "wall_seconds": round(wall, 2),
+      "cpu_seconds": round(cpu, 2), "kb_per_s": round(size / 1e3 / wall, 1),
+      "kb_per_cpu_s": round(size / 1e3 / cpu, 1), "instances": stats["instances"],
+      "instances_per_s": round(stats["instances"] / wall, 1), "peak_rss_mb": round(max_rss_kb / 1024, 1),
+      "peak_tree_rss_mb": round(peak_tree[0] / 1024, 1), "rss_source": "time -v" if use_time else "ru_maxrss",
+      "output_sha_prefix": _file_digest(output),
+  }
+
+
+def _file_digest(path):
+  import hashlib  # pylint: disable=g-import-not-at-top
+  return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16]
+
+
+def verify_tokenizer():
+  """Compares the fast tokenizer with tokenization.py on every text line of ../shared/data."""
+  from wwm import fast_tokenizer  # pylint: disable=g-import-not-at-top
+  fast = fast_tokenizer.FastTokenizer(os.path.join(ROOT, "vocab", "zh_vocab.txt"), do_lower_case=True)
+  python = fast.full_tokenizer
+  totals = {"lines": 0, "rust_lines": 0, "mismatches": 0, "bytes": 0}
+  start = time.time()
+  for name, lines in _shared_text_sources():
+    before = fast.lines_fast
+    for line, (tokens, _) in zip(lines, fast.tokenize_lines(lines)):
+      if tokens != python.tokenize(line):
+        totals["mismatches"] += 1
+        print("MISMATCH in %s: %r" % (name, line[:200]))
+    totals["lines"] += len(lines)
+    totals["rust_lines"] += fast.lines_fast - before
+    totals["bytes"] += sum(len(line.encode("utf-8")) for line in lines)
+  totals["seconds"] = round(time.time() - start, 1)
+  print("tokenizer check over all of %s: %d lines (%.1f MB), %d through Rust, %d mismatches, %.0f s" % (
+      SHARED, totals["lines"], totals["bytes"] / 1e6, totals["rust_lines"], totals["mismatches"], totals["seconds"]))
+  return totals
+
+
+def _shared_text_sources():
+  """(name, lines) for every text file, zip member and gzip file under ../shared/data (raw lines)."""
+  for directory, _, names in sorted(os.walk(SHARED)):
+    for name in sorted(names):
+      path = os.path.join(directory, name)
+      if name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+          for member in archive.namelist():
+            if not member.endswith("/"):
+              yield path + ":" + member, archive.read(member).decode("utf-8", "replace").split("\n")
+      elif name.endswith(".gz"):
+        yield path, gzip.open(path).read().decode("utf-8", "replace").split("\n")
+      elif name.endswith((".txt", ".tsv", ".csv", ".json", ".md")):
+        yield path, open(path, "rb").read().decode("utf-8", "replace").split("\n")
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--sizes", default="1,10", help="corpus repeats (1 = 2.5 MB)")
+  parser.add_argument("--workers", default="1,2")
+  parser.add_argument("--dupe_factor", type=int, default=5)
+  parser.add_argument("--max_seq_length", type=int, default=128)
+  parser.add_argument("--quick", action="store_true", help="tiny input and dupe_factor 1 (smoke run)")
+  parser.add_argument("--verify_tokenizer", action="store_true")
+  parser.add_argument("--output_json", default=os.path.join(ROOT, "benchmarks", "results",
+                                                            "bench_pretraining_data.json"))
+  args = parser.parse_args()
+  results = {"command": " ".join(sys.argv), "cpu_count": os.cpu_count(),
+             "load_average_at_start": os.getloadavg()}
+  if args.verify_tokenizer:
+    results["tokenizer_check"] = verify_tokenizer()
+  else:
+    temp = tempfile.mkdtemp(prefix="bench_pretraining_data_")
+    try:
+      runs = []
+      sizes = [1] if args.quick else [int(s) for s in args.sizes.split(",")]
+      for repeats in sizes:
+        corpus, _ = build_corpus(temp, repeats, limit_bytes=200000 if args.quick else None)
+        for workers in [int(w) for w in args.workers.split(",")]:
+          run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length)
+          run["repeats"] = repeats
+          runs.append(run)
+          print("  done: %s" % json.dumps(run), flush=True)
+    finally:
+      shutil.rmtree(temp, ignore_errors=True)
+    results["runs"] = runs
+    results["ratios"] = _ratios(runs)
+    _print_table(runs, results["ratios"])
+  results["load_average_at_end"] = os.getloadavg()
+  os.makedirs(os.path.dirname(args.output_json), exist_ok=True)
+  with open(args.output_json + ".tmp", "w", encoding="utf-8") as writer:
+    json.dump(results, writer, indent=2)
+  os.replace(args.output_json + ".tmp", args.output_json)
+  print("wrote %s" % args.output_json)
+
+
+def _ratios(runs):
+  ratios = {}
+  by_key = {(r["repeats"], r["workers"]): r for r in runs}
+  for (repeats, workers), run in by_key.items():
+    one = by_key.get((repeats, 1))
+    if workers > 1 and one:
+      ratios["speedup_%dw_vs_1w_x%d" % (workers, repeats)] = round(run["kb_per_s"] / one["kb_per_s"], 2)
+      ratios["same_output_%dw_vs_1w_x%d" % (workers, repeats)] = run["output_sha_prefix"] == one["output_sha_prefix"]
+    small = by_key.get((min(r for r, _ in by_key), workers))
+    if small and repeats > small["repeats"]:
+      ratios["peak_rss_x%d_vs_x%d_%dw" % (repeats, small["repeats"], workers)] = round(
+          run["peak_rss_mb"] / small["peak_rss_mb"], 3)
+      ratios["peak_tree_rss_x%d_vs_x%d_%dw" % (repeats, small["repeats"], workers)] = round(
+          run["peak_tree_rss_mb"] / small["peak_tree_rss_mb"], 3)
+  return ratios
+
+
+def _print_table(runs, ratios):
+  header = "%8s %7s %8s %9s %11s %11s %12s %10s %14s" % (
+      "input MB", "workers", "wall s", "KB/s", "KB/cpu-s", "instances", "instances/s", "peak RSS",
+      "tree RSS MB")
+  print(header)
+  print("-" * len(header))
+  for run in runs:
+    print("%8.2f %7d %8.1f %9.1f %11.1f %11d %12.1f %8.1fMB %14.1f" % (
+        run["input_mb"], run["workers"], run["wall_seconds"], run["kb_per_s"], run["kb_per_cpu_s"],
+        run["instances"], run["instances_per_s"], run["peak_rss_mb"], run["peak_tree_rss_mb"]))
+  for key, value in sorted(ratios.items()):
+    print("%s: %s" % (key, value))
+
+
+if __name__ == "__main__":
+  main()
