@@ -102,7 +102,7 @@ def test_80_10_10_decided_once_per_word():
 
 
 def test_input_fn_with_word_ids_records_yields_model_features(tmp_path):
-  from tests import pretraining_fixtures
+  import pretraining_fixtures
   path = pretraining_fixtures.write_records(tmp_path / "dyn.tfrecord", count=8, seq_length=32, max_predictions=5,
                                             word_ids=True)
   record_format = pretraining_input.RecordFormat(has_word_ids=True, has_next_sentence_labels=True,

@@ -1,0 +1,189 @@
+"""tf.distribute through the Estimator path: 2 mirrored replicas (logical CPUs) and 2 workers (TF_CONFIG).
+
+Each run trains the tiny pretraining model of bert.pretraining_model through estimator_utils.build_estimator
+and distribution.train_estimator in its own process (the logical-device split and the collective runtime must
+be set up before TensorFlow starts). Replica/worker r always reads batch r (dropout off), so a correct
+all-reduce makes every replica and worker hold the variables of a single-device run on both batches
+concatenated; without it they would diverge.
+
+Run as a script (`python tests/test_distribution.py MODE OUT_DIR`) it is one such training process.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SEQ, PRED, BATCH, STEPS = 16, 3, 4, 3
+
+
+def _batches():
+  """Two fixed batches (one per replica/worker) of pretraining features."""
+  rng = np.random.RandomState(0)
+  batches = []
+  for _ in range(2):
+    ids = rng.randint(104, 120, size=(BATCH, SEQ)).astype(np.int32)
+    ids[:, 0] = 101
+    positions = np.sort(np.stack([rng.choice(np.arange(1, SEQ), PRED, replace=False) for _ in range(BATCH)]), 1)
+    batches.append({
+        "input_ids": ids, "input_mask": np.ones((BATCH, SEQ), np.int32), "segment_ids": np.zeros((BATCH, SEQ), np.int32),
+        "masked_lm_positions": positions.astype(np.int32),
+        "masked_lm_ids": rng.randint(104, 120, size=(BATCH, PRED)).astype(np.int32),
+        "masked_lm_weights": np.ones((BATCH, PRED), np.float32),
+        "next_sentence_labels": rng.randint(0, 2, size=(BATCH, 1)).astype(np.int32)})
+  return batches
+
+
+def _worker_main(mode, out_dir):
+  """One training process: mode 'single' (both batches as one), 'mirrored' (2 replicas) or 'worker'."""
+  sys.path.insert(0, ROOT)
+  sys.path.insert(0, HERE)
+  import tensorflow as tf
+  from bert import distribution
+  from bert import estimator_utils
+  from bert import modeling
+  from bert import pretraining_model
+  from pretraining_fixtures import TINY_CONFIG
+
+  config = modeling.BertConfig.from_dict(dict(TINY_CONFIG, hidden_dropout_prob=0.0,
+                                              attention_probs_dropout_prob=0.0))
+  options = estimator_utils.RunOptions(num_gpus=2 if mode == "mirrored" else 0, save_checkpoints_steps=1000,
+                                       log_every_n_steps=1000, tf_random_seed=1)
+  batches = _batches()
+  if mode == "single":
+    stream = [{k: np.concatenate([b[k] for b in batches]) for k in batches[0]}]
+  elif mode == "mirrored":
+    stream = batches  # consecutive elements go to consecutive replicas
+  else:
+    stream = [batches[json.loads(os.environ["TF_CONFIG"])["task"]["index"]]]
+
+  def input_fn(params):
+    del params
+    stacked = {k: np.stack([b[k] for b in stream]) for k in stream[0]}
+    return tf.data.Dataset.from_tensor_slices(stacked).repeat()
+
+  class Record(tf.compat.v1.train.SessionRunHook):
+    """Saves every global variable at the end of training (non-chief workers write no checkpoint)."""
+
+    def begin(self):
+      self.variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
+      self.losses = []
+
+    def before_run(self, run_context):
+      return tf.compat.v1.train.SessionRunArgs(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.LOSSES) or
+                                               tf.compat.v1.train.get_global_step())
+
+    def end(self, session):
+      values = session.run(self.variables)
+      np.savez(os.path.join(out_dir, "variables-%s.npz" % os.environ.get("WORKER_INDEX", "0")),
+               **{name.replace("/", "|"): value for name, value in values.items()})
+
+  model_fn = pretraining_model.model_fn_builder(config, None, learning_rate=1e-2, num_train_steps=STEPS,
+                                                num_warmup_steps=0, options=options, output_dir=out_dir)
+  estimator = estimator_utils.build_estimator(model_fn, options, out_dir, train_batch_size=BATCH)
+  distribution.train_estimator(estimator, input_fn, max_steps=STEPS, hooks=[Record()])
+
+
+def _run(mode, out_dir, env=None, background=False):
+  command = [sys.executable, os.path.abspath(__file__), mode, str(out_dir)]
+  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+  if background:
+    return subprocess.Popen(command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  result = subprocess.run(command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300)
+  assert result.returncode == 0, result.stdout[-3000:]
+  return result.stdout
+
+
+def _variables(path):
+  with np.load(path) as data:
+    return {name.replace("|", "/"): data[name] for name in data.files}
+
+
+def _free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  out = tmp_path_factory.mktemp("single")
+  _run("single", out)
+  return _variables(out / "variables-0.npz")
+
+
+def _assert_matches_reference(got, reference):
+  assert int(got["global_step"]) == STEPS
+  trainable = [n for n in reference if n.startswith(("bert/", "cls/")) and not n.endswith(("adam_m", "adam_v"))]
+  assert len(trainable) > 20
+  for name in reference:
+    np.testing.assert_allclose(got[name], reference[name], rtol=2e-4, atol=2e-5, err_msg=name)
+  assert all(np.isfinite(v).all() for v in got.values())
+
+
+def test_make_strategy_choices_and_errors():
+  sys.path.insert(0, ROOT)
+  from bert import distribution
+  from bert.errors import UsageError
+  assert distribution.make_strategy({"num_gpus": 0}, environ={}) is None
+  assert distribution.make_strategy({"num_gpus": 1}, environ={}) is None
+  assert distribution.make_strategy({"num_gpus": 4, "use_tpu": True}, environ={}) is None
+  with pytest.raises(UsageError, match="num_gpus must be >= 0"):
+    distribution.make_strategy({"num_gpus": -1}, environ={})
+  with pytest.raises(UsageError, match="TF_CONFIG is not valid JSON"):
+    distribution.make_strategy({}, environ={"TF_CONFIG": "{cluster"})
+  bad_task = json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "ps"}})
+  with pytest.raises(UsageError, match="task.type"):
+    distribution.make_strategy({}, environ={"TF_CONFIG": bad_task})
+  one_worker = json.dumps({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}})
+  assert distribution.make_strategy({}, environ={"TF_CONFIG": one_worker}) is None
+
+
+def test_two_mirrored_replicas_train_like_one_device_on_both_batches(tmp_path, reference):
+  _run("mirrored", tmp_path)
+  got = _variables(tmp_path / "variables-0.npz")
+  _assert_matches_reference(got, reference)
+  import tensorflow as tf
+  names = dict(tf.train.list_variables(str(tmp_path)))
+  # One checkpoint entry per variable (Google's names), no per-replica copies.
+  assert names["global_step"] == [] and not any("replica" in n for n in names)
+  assert "bert/embeddings/word_embeddings/adam_m" in names
+
+
+def test_two_workers_on_loopback_ports_stay_in_sync(tmp_path, reference):
+  ports = _free_ports(2)
+  cluster = {"worker": ["localhost:%d" % p for p in ports]}
+  processes = []
+  for index in range(2):
+    tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    processes.append(_run("worker", tmp_path, env={"TF_CONFIG": tf_config, "WORKER_INDEX": str(index)},
+                          background=True))
+  outputs = []
+  for process in processes:
+    try:
+      outputs.append(process.communicate(timeout=240)[0])
+    finally:
+      process.kill()
+  for process, output in zip(processes, outputs):
+    assert process.returncode == 0, output[-3000:]
+  chief, other = _variables(tmp_path / "variables-0.npz"), _variables(tmp_path / "variables-1.npz")
+  assert sorted(chief) == sorted(other)
+  for name in chief:
+    np.testing.assert_array_equal(chief[name], other[name], err_msg=name)
+  _assert_matches_reference(chief, reference)
+  import tensorflow as tf
+  assert tf.train.load_variable(str(tmp_path), "global_step") == STEPS  # the chief's checkpoint
+
+
+if __name__ == "__main__":
+  _worker_main(sys.argv[1], sys.argv[2])
