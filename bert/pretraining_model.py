@@ -115,9 +115,15 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
       # The rate the update just applied used: the schedule at the step before the increment.
       scalars["learning_rate"] = optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
                                                                      num_warmup_steps)
-      host_call = estimator_utils.training_host_call(output_dir, step, scalars, params["batch_size"] *
-                                                     _num_shards(options), options.log_every_n_steps,
-                                                     num_train_steps)
+      if "batch_size" in params:
+        examples_per_step = params["batch_size"] * _num_shards(options)
+      else:
+        # Under tf.distribute (--num_gpus, TF_CONFIG) TPUEstimator passes no batch size to the per-replica
+        # model_fn: each replica reads its own batch.
+        examples_per_step = (modeling.get_shape_list(features["input_ids"])[0] *
+                             tf.distribute.get_strategy().num_replicas_in_sync)
+      host_call = estimator_utils.training_host_call(output_dir, step, scalars, examples_per_step,
+                                                     options.log_every_n_steps, num_train_steps)
       return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op,
                                                 host_call=host_call, scaffold_fn=scaffold_fn)
 
