@@ -243,3 +243,50 @@ def test_glue_and_clue_submission_files(tmp_path):
   assert os.path.basename(path) == "tnews_predict.json"
   assert [json.loads(line) for line in open(path)] == [{"id": 17, "label": "102"}, {"id": 18, "label": "116"}]
   assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]  # atomic writes leave no temp files
+
+
+def test_tpu_style_padding_predicts_the_same_probabilities(trained_run):
+  """The TPU path (examples padded to full batches, drop_remainder, padding filtered out) run on CPU gives the
+  same 24 outputs as --do_predict."""
+  import tokenization  # pylint: disable=import-outside-toplevel
+  from bert import classifier_model, classifier_runner, estimator_utils, modeling, tasks  # pylint: disable=import-outside-toplevel
+
+  processor = tasks.get_processor("chnsenticorp")
+  examples = processor.get_test_examples(str(trained_run["data"]))
+  options = estimator_utils.RunOptions(use_tpu=False)
+  model_fn = classifier_model.model_fn_builder(modeling.BertConfig.from_dict(TINY_CONFIG), 2, None, 1e-3, 8, 0,
+                                               options)
+  estimator = estimator_utils.build_estimator(model_fn, options, str(trained_run["output_dir"]), 16,
+                                              predict_batch_size=16)
+  setup = classifier_runner.ClassifierSetup(processor, processor.get_labels(),
+                                            tokenization.FullTokenizer(str(ZH_VOCAB)), SEQ,
+                                            str(trained_run["output_dir"]), use_tpu=True)
+  outputs, losses = classifier_runner.predict(estimator, setup, examples, 16, "predict_padded")
+  assert outputs.shape == (24, 2) and losses.shape == (24,)  # 32 rows predicted, 8 padding rows dropped
+  predicted = np.loadtxt(trained_run["output_dir"] / "test_results.tsv", delimiter="\t")
+  np.testing.assert_allclose(outputs, predicted, atol=1e-6)
+
+
+def test_stsb_regression_end_to_end_writes_glue_submission(tmp_path):
+  """STS-B from the STS Benchmark file: float labels, regression head, Pearson/Spearman, STS-B.tsv scores."""
+  data_dir = shared_path("glue_en", "STS-B")
+  config = dict(TINY_CONFIG, vocab_size=30522)
+  (tmp_path / "bert_config.json").write_text(json.dumps(config), encoding="utf-8")
+  output_dir = tmp_path / "out"
+  command = [sys.executable, str(ROOT / "run_classifier.py"), "--task_name=STS-B", "--data_dir=%s" % data_dir,
+             "--vocab_file=%s" % (ROOT / "vocab" / "en_uncased_vocab.txt"),
+             "--bert_config_file=%s" % (tmp_path / "bert_config.json"), "--output_dir=%s" % output_dir,
+             "--do_train", "--do_eval", "--do_predict", "--max_seq_length=32", "--train_batch_size=16",
+             "--num_train_steps=4", "--eval_batch_size=128", "--predict_batch_size=128",
+             "--save_checkpoints_steps=100"]
+  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((output_dir / "eval_results.json").read_text())
+  assert results["eval_num_examples"] == 1500 and results["global_step"] == 4
+  assert -1.0 <= results["eval_pearson"] <= 1.0 and -1.0 <= results["eval_spearman"] <= 1.0
+  assert results["eval_corr"] == pytest.approx((results["eval_pearson"] + results["eval_spearman"]) / 2)
+  lines = (output_dir / "STS-B.tsv").read_text().splitlines()
+  assert lines[0] == "index\tprediction" and len(lines) == 1 + 1379
+  scores = [float(line.split("\t")[1]) for line in lines[1:]]
+  assert all(0.0 <= score <= 5.0 for score in scores)
+  np.testing.assert_allclose(np.clip(np.loadtxt(output_dir / "test_results.tsv"), 0, 5), scores, atol=1e-3)
