@@ -135,7 +135,11 @@ def test_tokenizer_files_reproduce_full_tokenizer(tiny, tmp_path):
   np.testing.assert_array_equal(ids["input_ids"], tiny["input_ids"])
 
 
-def test_sentence_transformers_mean_pooling(tiny, tmp_path):
+def test_sentence_transformers_mean_pooling(tiny, tmp_path, monkeypatch):
+  # Importing sentence-transformers imports transformers' TF utilities, which set TF_USE_LEGACY_KERAS=1 for
+  # the whole process when it is unset; TensorFlow then cannot load tf.estimator without the tf_keras package,
+  # so later tests (and subprocesses) in this worker would fail. Pinning it to 0 here keeps it unset afterwards.
+  monkeypatch.setenv("TF_USE_LEGACY_KERAS", "0")
   st = pytest.importorskip("sentence_transformers")
   export(tiny, tmp_path, head="none", sentence_pooling="mean")
   encoder = st.SentenceTransformer(str(tmp_path), device="cpu")
