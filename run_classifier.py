@@ -24,6 +24,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from bert import classifier_data
 from bert import classifier_model
 from bert import classifier_runner
 from bert import common_flags
@@ -34,6 +35,21 @@ from bert.errors import UsageError
 import tokenization
 
 FLAGS = flags.FLAGS
+
+# Google's module-level API, for code written against it (`import run_classifier; run_classifier.InputExample`).
+InputExample = tasks.InputExample
+PaddingInputExample = tasks.PaddingInputExample
+DataProcessor = tasks.DataProcessor
+ColaProcessor = tasks.glue.ColaProcessor
+MnliProcessor = tasks.glue.MnliProcessor
+MrpcProcessor = tasks.glue.MrpcProcessor
+XnliProcessor = tasks.glue.XnliProcessor
+InputFeatures = classifier_data.InputFeatures
+convert_single_example = classifier_data.convert_single_example
+convert_examples_to_features = classifier_data.convert_examples_to_features
+file_based_convert_examples_to_features = classifier_data.file_based_convert_examples_to_features
+file_based_input_fn_builder = classifier_data.file_based_input_fn_builder
+create_model = classifier_model.create_model
 
 ## Required parameters (checked in main, so the error is one line)
 flags.DEFINE_string("data_dir", None,

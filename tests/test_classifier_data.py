@@ -234,3 +234,21 @@ def test_empty_and_missing_files_give_clear_errors(tmp_path):
     tasks.get_processor("chnsenticorp").get_dev_examples(str(tmp_path))
   with pytest.raises(UsageError, match="--train_file .*nope.tsv: file not found"):
     tasks.get_processor("chnsenticorp", train_file="nope.tsv").get_train_examples(str(tmp_path))
+
+
+def test_google_style_custom_processor_works_with_read_tsv(tmp_path):
+  """A processor written for Google's API (overriding get_*_examples, using _read_tsv) plugs in unchanged."""
+  _write(tmp_path / "train.tsv", ['1\t"quoted" text', "0\tplain"])
+
+  class MyProcessor(tasks.DataProcessor):
+    def get_train_examples(self, data_dir):
+      lines = self._read_tsv(str(tmp_path / "train.tsv"))
+      return [tasks.InputExample("train-%d" % i, line[1], label=line[0]) for i, line in enumerate(lines)]
+
+    def get_labels(self):
+      return ["0", "1"]
+
+  processor = MyProcessor()
+  assert [(e.text_a, e.label) for e in processor.get_train_examples(str(tmp_path))] == [('"quoted" text', "1"),
+                                                                                        ("plain", "0")]
+  assert processor.metric_names == ("accuracy",) and not processor.is_regression

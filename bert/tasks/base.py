@@ -144,6 +144,19 @@ class DataProcessor(object):
     """Gets the list of labels for this data set (for regression: a single placeholder)."""
     raise NotImplementedError()
 
+  @classmethod
+  def _read_tsv(cls, input_file, quotechar=None):
+    """Google's helper for custom processors: every row of a tab-separated file, as lists of strings.
+
+    quotechar=None (Google's default) reads quotes as ordinary characters.
+    """
+    with open_text(input_file) as handle:
+      if quotechar is None:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+      else:
+        reader = csv.reader(handle, delimiter="\t", quotechar=quotechar)
+      return [row for row in reader]
+
   # ---- evaluation/prediction sets ----------------------------------------------------------------------------
   def dev_sets(self, data_dir):
     """The evaluation sets: list of (name, examples). One ("", dev) unless the task has several (MNLI)."""
