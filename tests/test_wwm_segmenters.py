@@ -22,7 +22,8 @@ def _words(segmenter, text):
 def test_jieba_words_of_the_issue_sentences(jieba_segmenter):
   assert _words(jieba_segmenter, "中华人民共和国成立了") == ["中华人民共和国", "成立", "了"]
   assert _words(jieba_segmenter, "研究生命的起源") == ["研究", "生命", "的", "起源"]
-  assert _words(jieba_segmenter, "他们在和平饭店和平时一样") == ["他们", "在", "和平", "饭店", "和", "平时", "一样"]
+  assert _words(jieba_segmenter, "他们在和平饭店和平时一样") == [
+      "他们", "在", "和平", "饭店", "和", "平时", "一样"]
 
 
 def test_char_segmenter_gives_one_word_per_character():
@@ -45,3 +46,10 @@ def test_bad_segmenter_name_and_missing_user_dict_are_usage_errors(tmp_path):
     segmenters.create_segmenter("jieba", str(tmp_path / "missing.txt"))
   with pytest.raises(UsageError, match="--user_dict is only used by --segmenter=jieba"):
     segmenters.create_segmenter("char", str(tmp_path / "x.txt"))
+
+
+def test_hmm_joins_unknown_names_only_when_enabled():
+  text = "他来到了网易杭研大厦"  # jieba's own README example: 杭研 is not in its dictionary
+  assert _words(segmenters.create_segmenter("jieba", hmm=True), text) == ["他", "来到", "了", "网易", "杭研", "大厦"]
+  assert _words(segmenters.create_segmenter("jieba", hmm=False), text) == [
+      "他", "来到", "了", "网易", "杭", "研", "大厦"]

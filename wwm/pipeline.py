@@ -45,8 +45,8 @@ Options = collections.namedtuple("Options", [
     "input_files", "output_files", "stats_file", "vocab_file", "do_lower_case", "masking_mode", "segmenter",
     "user_dict", "max_seq_length", "max_predictions_per_seq", "random_seed", "dupe_factor", "masked_lm_prob",
     "short_seq_prob", "nsp", "dynamic_masking", "per_token_decision", "num_workers", "nsp_buffer_documents",
-    "fast_tokenizer", "progress",
-])
+    "fast_tokenizer", "progress", "jieba_hmm",
+], defaults=(True,))
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
 ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "stats", "num_bytes"])
@@ -198,6 +198,7 @@ class WorkerContext(object):
         candidates=masking.replacement_candidates(vocab), per_token_decision=options.per_token_decision,
         dynamic_masking=options.dynamic_masking)
     self.encoder = tfrecord.ExampleEncoder(DYNAMIC_FEATURE_NAMES if options.dynamic_masking else FEATURE_NAMES)
+    self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
     self._mask_features = {}
     self._weight_features = {}
 
@@ -287,13 +288,16 @@ def encode_instance(instance, context):
   length = len(instance.input_ids)
   pad = [0] * (options.max_seq_length - length)
   int64_feature = tfrecord.int64_feature
+  # Ids are below the vocabulary size (checked to be <= 65536 in WorkerContext), positions below
+  # max_seq_length: the table lookup needs no range check.
+  small = context.small_ids
   if options.dynamic_masking:
     # No masked_lm_* features: readers then know the masks are theirs to draw (bert/pretraining_input.py).
     word_ids = instances_lib.renumber_words(instance.word_ids)
     features = [
-        ("input_ids", int64_feature(instance.input_ids + pad)),
+        ("input_ids", int64_feature(instance.input_ids + pad, small)),
         ("input_mask", context.input_mask_feature(length)),
-        ("segment_ids", int64_feature(instance.segment_ids + pad)),
+        ("segment_ids", int64_feature(instance.segment_ids + pad, small)),
         ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
         (WORD_IDS_FEATURE, int64_feature(word_ids + [-1] * len(pad))),
     ]
@@ -301,11 +305,11 @@ def encode_instance(instance, context):
   num_masked = len(instance.masked_lm_positions)
   lm_pad = [0] * (options.max_predictions_per_seq - num_masked)
   features = [
-      ("input_ids", int64_feature(instance.input_ids + pad)),
+      ("input_ids", int64_feature(instance.input_ids + pad, small)),
       ("input_mask", context.input_mask_feature(length)),
-      ("segment_ids", int64_feature(instance.segment_ids + pad)),
-      ("masked_lm_positions", int64_feature(instance.masked_lm_positions + lm_pad)),
-      ("masked_lm_ids", int64_feature(instance.masked_lm_ids + lm_pad)),
+      ("segment_ids", int64_feature(instance.segment_ids + pad, small)),
+      ("masked_lm_positions", int64_feature(instance.masked_lm_positions + lm_pad, small)),
+      ("masked_lm_ids", int64_feature(instance.masked_lm_ids + lm_pad, small)),
       ("masked_lm_weights", context.weights_feature(num_masked)),
       ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
   ]
@@ -386,7 +390,7 @@ def create_context(options):
                                            use_rust=options.fast_tokenizer)
   segmenter = None
   if options.masking_mode == masking.MASK_CHINESE_WORDS:
-    segmenter = segmenters.create_segmenter(options.segmenter, options.user_dict)
+    segmenter = segmenters.create_segmenter(options.segmenter, options.user_dict, hmm=options.jieba_hmm)
   elif options.user_dict:
     raise UsageError("--user_dict needs --chinese_wwm")
   return WorkerContext(options, tokenizer, segmenter)
@@ -457,7 +461,7 @@ def _summary(options, stats, instances_per_file, total_bytes, seconds):
   summary["settings"] = {key: getattr(options, key) for key in (
       "masking_mode", "segmenter", "user_dict", "do_lower_case", "max_seq_length", "max_predictions_per_seq",
       "random_seed", "dupe_factor", "masked_lm_prob", "short_seq_prob", "nsp", "dynamic_masking",
-      "per_token_decision", "num_workers", "nsp_buffer_documents")}
+      "per_token_decision", "num_workers", "nsp_buffer_documents", "jieba_hmm")}
   return summary
 
 

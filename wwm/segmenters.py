@@ -67,8 +67,8 @@ class JiebaSegmenter(Segmenter):
 SEGMENTERS = {"jieba": JiebaSegmenter, "char": CharSegmenter}
 
 
-def create_segmenter(name, user_dict=None):
-  """Returns the segmenter called `name` ("jieba" or "char").
+def create_segmenter(name, user_dict=None, hmm=True):
+  """Returns the segmenter called `name` ("jieba" or "char"); `hmm` is jieba's HMM for unknown words.
 
   Raises:
     UsageError: unknown name, or a user dictionary given to a segmenter that has none.
@@ -76,7 +76,7 @@ def create_segmenter(name, user_dict=None):
   if name not in SEGMENTERS:
     raise UsageError("--segmenter=%s is unknown; choose one of: %s" % (name, ", ".join(sorted(SEGMENTERS))))
   if name == "jieba":
-    return JiebaSegmenter(user_dict=user_dict)
+    return JiebaSegmenter(user_dict=user_dict, hmm=hmm)
   if user_dict:
     raise UsageError("--user_dict is only used by --segmenter=jieba, not --segmenter=%s" % name)
   return SEGMENTERS[name]()

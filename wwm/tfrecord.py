@@ -13,6 +13,7 @@ import struct
 import google_crc32c
 
 _TABLE_SIZE = 1 << 16
+SMALL_LIMIT = _TABLE_SIZE  # values below this may use int64_feature(..., small=True)
 _INT64_TAG = b"\x1a"   # Feature.int64_list = 3, length-delimited
 _FLOAT_TAG = b"\x12"   # Feature.float_list = 2, length-delimited
 _PACKED_TAG = b"\x0a"  # Int64List.value / FloatList.value = 1, packed
@@ -58,9 +59,15 @@ def packed_int64(values):
   return b"".join([table[v] for v in values])
 
 
-def int64_feature(values):
-  """Serialized Feature with an int64_list (bytes)."""
-  payload = packed_int64(values)
+def int64_feature(values, small=False):
+  """Serialized Feature with an int64_list (bytes).
+
+  Args:
+    values: list of int.
+    small: the caller guarantees 0 <= value < 65536 for all values (token ids, positions), which skips the
+      range check.
+  """
+  payload = b"".join([_VARINT[v] for v in values]) if small else packed_int64(values)
   inner = _PACKED_TAG + _varint(len(payload)) + payload
   return _INT64_TAG + _varint(len(inner)) + inner
 
