@@ -114,13 +114,9 @@ def build_processor(flag_values):
       id_field=flag_values.id_field)
 
 
-def log_data_stats(processor, logged):
-  """Logs, per file read (once; `logged` holds the paths already reported), how many examples were kept,
-  skipped (bad rows) and dropped (no gold label)."""
+def log_data_stats(processor):
+  """Logs, per file read, how many examples were kept, skipped (bad rows) and dropped (no gold label)."""
   for path, stats in processor.stats.items():
-    if path in logged:
-      continue
-    logged.add(path)
     counts = stats.as_dict()
     logging.info("%s: %d examples, %d bad rows skipped, %d without gold label dropped", path,
                  counts["examples"], counts["skipped_bad_rows"], counts["dropped_no_gold_label"])
@@ -152,14 +148,17 @@ def run(flag_values):
   tokenizer = tokenization.FullTokenizer(vocab_file=flag_values.vocab_file, do_lower_case=flag_values.do_lower_case)
   setup = classifier_runner.ClassifierSetup(processor, label_list, tokenizer, flag_values.max_seq_length,
                                             flag_values.output_dir, use_tpu=options.use_tpu)
-  estimator_utils.write_run_metadata(flag_values.output_dir, bert_config, common_flags.flag_dict(flag_values))
-
+  # Every requested split is read before anything is trained, so a missing or malformed file fails at once.
   train_examples, num_train_steps, num_warmup_steps = None, 1, 0
   if flag_values.do_train:
     train_examples = processor.get_train_examples(flag_values.data_dir)
     num_train_steps = classifier_runner.num_train_steps_for(
         len(train_examples), flag_values.train_batch_size, flag_values.num_train_epochs, flag_values.num_train_steps)
     num_warmup_steps = int(num_train_steps * flag_values.warmup_proportion)
+  dev_sets = processor.dev_sets(flag_values.data_dir) if flag_values.do_eval else None
+  test_sets = processor.test_sets(flag_values.data_dir) if flag_values.do_predict else None
+  log_data_stats(processor)
+  estimator_utils.write_run_metadata(flag_values.output_dir, bert_config, common_flags.flag_dict(flag_values))
 
   def make_model_fn(run_options):
     return classifier_model.model_fn_builder(
@@ -171,19 +170,12 @@ def run(flag_values):
   estimator = estimator_utils.build_estimator(
       make_model_fn(options), options, flag_values.output_dir, flag_values.train_batch_size,
       eval_batch_size=flag_values.eval_batch_size, predict_batch_size=flag_values.predict_batch_size)
-
-  logged_files = set()
   if flag_values.do_train:
-    log_data_stats(processor, logged_files)
     classifier_runner.train(estimator, setup, train_examples, num_train_steps,
                             seed=12345 if options.tf_random_seed is None else options.tf_random_seed)
   if flag_values.do_eval:
-    dev_sets = processor.dev_sets(flag_values.data_dir)
-    log_data_stats(processor, logged_files)
     classifier_runner.evaluate(estimator, setup, dev_sets, flag_values.eval_batch_size)
   if flag_values.do_predict:
-    test_sets = processor.test_sets(flag_values.data_dir)
-    log_data_stats(processor, logged_files)
     for path in classifier_runner.predict_test_sets(estimator, setup, test_sets, flag_values.predict_batch_size):
       logging.info("wrote %s", path)
   if flag_values.export_dir:

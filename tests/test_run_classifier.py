@@ -144,6 +144,7 @@ def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
       ["--task_name=chnsenticorp", "--data_dir=%s" % good, "--output_dir=%s" % (tmp_path / "o5"),
        "--max_seq_length=128"],
       ["--task_name=chnsenticorp", "--data_dir=%s" % good],
+      ["--task_name=chnsenticorp", "--data_dir=%s" % good, "--output_dir=%s" % (tmp_path / "o7"), "--do_eval"],
   ]
   argvs = [case + common[:-2] + (common[-2:] if "--max_seq_length=128" not in case else common[-1:])
            for case in cases]
@@ -163,6 +164,9 @@ def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
   assert "empty/train.tsv: the file is empty" in messages[3]
   assert "--max_seq_length 128 exceeds max_position_embeddings 64" in messages[4]
   assert messages[5] == "error: --output_dir is required"
+  # A missing dev file is reported before any training happens.
+  assert "no dev file in --data_dir" in messages[6] and "dev.tsv" in messages[6]
+  assert not (tmp_path / "o7").exists()
 
 
 def test_skip_bad_rows_trains_on_the_good_rows(tmp_path):
