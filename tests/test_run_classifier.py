@@ -2,6 +2,7 @@
 classification/regression heads; submission writers."""
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -69,7 +70,7 @@ def test_train_eval_predict_outputs(trained_run):
   # ChnSentiCorp's test file is labelled, so its metrics are reported too.
   assert json.loads((output_dir / "test_eval_results.json").read_text())["test_num_examples"] == 24
   # The progress line of the shared host_call (step 4 and 8 of 8).
-  assert "step 8/8 loss" in trained_run["stderr"]
+  assert re.search(r"step 8/8 loss [0-9.]+", trained_run["stderr"])
 
 
 def test_saved_model_probabilities_equal_estimator_predict(trained_run):
