@@ -202,6 +202,9 @@ def test_malformed_json_line_names_file_and_line(tmp_path):
   _write(tmp_path / "dev.json", ['{"sentence1": "a", "sentence2": "b", "label": "1"}', '{"sentence1": "a"'])
   with pytest.raises(UsageError, match=r"dev\.json:2: not valid JSON"):
     tasks.get_processor("afqmc").get_dev_examples(str(tmp_path))
+  _write(tmp_path / "dev.json", ['{"sentence1": "a", "sentence2": null, "label": "1"}'])
+  with pytest.raises(UsageError, match=r"dev\.json:1: the text fields must be strings"):
+    tasks.get_processor("afqmc").get_dev_examples(str(tmp_path))
   _write(tmp_path / "dev.json", ['{"sentence1": "a", "label": "1"}'])
   with pytest.raises(UsageError, match=r"dev\.json:1: missing field\(s\) sentence2"):
     tasks.get_processor("afqmc").get_dev_examples(str(tmp_path))

@@ -157,6 +157,9 @@ class _ClueJsonProcessor(DataProcessor):
   def _read_split(self, split, path, stats):
     for line, record in self.read_jsonl(path, stats, self.required_fields()):
       text_a, text_b = self.texts(record)
+      if not isinstance(text_a, str) or not (text_b is None or isinstance(text_b, str)):
+        self.bad_row(stats, "%s:%d: the text fields must be strings" % (path, line))
+        continue
       example_id = record.get("id", record.get("idx", line - 1))
       label = record.get("label")
       yield InputExample("%s-%d" % (split, line), text_a, text_b,
