@@ -154,12 +154,22 @@ class _ClueJsonProcessor(DataProcessor):
   def required_fields(self):
     return [self.text_a_field] + ([self.text_b_field] if self.text_b_field else [])
 
+  def _string_texts(self, record):
+    """(text_a, text_b), or None when a text field is null or not a string."""
+    if any(record[field] is None for field in self.required_fields()):
+      return None
+    text_a, text_b = self.texts(record)
+    if not isinstance(text_a, str) or not (text_b is None or isinstance(text_b, str)):
+      return None
+    return text_a, text_b
+
   def _read_split(self, split, path, stats):
     for line, record in self.read_jsonl(path, stats, self.required_fields()):
-      text_a, text_b = self.texts(record)
-      if not isinstance(text_a, str) or not (text_b is None or isinstance(text_b, str)):
+      texts = self._string_texts(record)
+      if texts is None:
         self.bad_row(stats, "%s:%d: the text fields must be strings" % (path, line))
         continue
+      text_a, text_b = texts
       example_id = record.get("id", record.get("idx", line - 1))
       label = record.get("label")
       yield InputExample("%s-%d" % (split, line), text_a, text_b,
