@@ -108,3 +108,10 @@ def test_invalid_flags_are_usage_errors(tmp_path):
     pipeline.run(make_options(tmp_path, [good], masked_lm_prob=0.0))
   with pytest.raises(UsageError, match="--user_dict needs --chinese_wwm"):
     pipeline.run(make_options(tmp_path, [good], masking_mode=masking.MASK_TOKENS, user_dict="u.txt"))
+
+
+def test_unwritable_output_is_a_usage_error(tmp_path):
+  good = _write(tmp_path / "good.txt", "研究生命的起源。\n")
+  blocker = _write(tmp_path / "file", "not a directory")
+  with pytest.raises(UsageError, match="--output_file .*file/out.tfrecord: cannot be written"):
+    pipeline.run(make_options(tmp_path, [good], output_files=[str(blocker / "out.tfrecord")]))

@@ -415,7 +415,11 @@ def run(options):
   writers = []
   progress = _Progress(total_bytes, options.progress)
   try:
-    writers = [tfrecord.AtomicRecordWriter(path) for path in options.output_files]
+    for path in options.output_files:
+      try:
+        writers.append(tfrecord.AtomicRecordWriter(path))
+      except OSError as e:
+        raise UsageError("--output_file %s: cannot be written (%s)" % (path, e.strerror or e)) from None
     chunks = read_chunks(options.input_files, options.nsp_buffer_documents, read_stats)
     if options.num_workers <= 1:
       results = (process_chunk(chunk, context) for chunk in chunks)
