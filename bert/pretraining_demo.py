@@ -306,6 +306,10 @@ def run_demo(settings, python=sys.executable, root=None):
       "model_dir": model_dir,
       "continue_command": _continue_command(pretraining_command, settings.num_train_steps * 3, root),
   }
+  print("Asking the model to fill in the masks of the first held-out examples ...")
+  inv_vocab = {index: line.rstrip("\n") for index, line in enumerate(open(settings.vocab_file, encoding="utf-8"))}
+  summary["examples"] = [format_prediction(record, guesses, inv_vocab) for record, guesses in
+                         predict_masked_tokens(settings, model_dir, records["heldout"], 3)]
   print_summary(summary, settings)
   return summary
 
@@ -323,6 +327,66 @@ def _continue_command(command, num_train_steps, root):
   return " ".join(shlex.quote(part) for part in parts)
 
 
+def first_records(tfrecord_path, count):
+  """The first `count` records of a pretraining file as dicts of Python lists."""
+  import tensorflow as tf
+  rows = []
+  for record in tf.data.TFRecordDataset(tfrecord_path).take(count):
+    feature = tf.train.Example.FromString(record.numpy()).features.feature
+    rows.append({name: list(getattr(feature[name], feature[name].WhichOneof("kind")).value)
+                 for name in ("input_ids", "masked_lm_positions", "masked_lm_ids", "masked_lm_weights")})
+  return rows
+
+
+def predict_masked_tokens(settings, model_dir, tfrecord_path, count):
+  """The trained model's guesses for the masked tokens of the first `count` records of `tfrecord_path`.
+
+  Returns:
+    list of (record dict, list of predicted ids, one per masked_lm_positions entry).
+  """
+  import tensorflow as tf
+  from bert import estimator_utils
+  from bert import modeling
+  from bert import pretraining_input
+  from bert import pretraining_model
+  tf.get_logger().setLevel("ERROR")
+  config = modeling.BertConfig.from_json_file(settings.bert_config_file)
+  options = estimator_utils.RunOptions()
+  model_fn = pretraining_model.model_fn_builder(config, None, settings.learning_rate, settings.num_train_steps,
+                                                settings.num_warmup_steps, options, model_dir)
+  estimator = estimator_utils.build_estimator(model_fn, options, model_dir, settings.train_batch_size,
+                                              predict_batch_size=count)
+  record_format = pretraining_input.check_record_format(tfrecord_path, settings.max_seq_length,
+                                                        settings.max_predictions_per_seq)
+  input_fn = pretraining_input.input_fn_builder([tfrecord_path], settings.max_seq_length,
+                                                settings.max_predictions_per_seq, False, record_format,
+                                                repeat_eval=False)
+  predictions = estimator.predict(lambda params: input_fn(params).take(1))
+  guesses = [list(prediction["masked_lm_predictions"]) for prediction in predictions]
+  return list(zip(first_records(tfrecord_path, count), guesses))
+
+
+def format_prediction(record, guesses, inv_vocab, width=70):
+  """One line per example: the text with masked tokens shown as ＿, then truth -> guess for each of them."""
+  masked = {int(position): (int(label), int(guess))
+            for position, label, weight, guess in zip(record["masked_lm_positions"], record["masked_lm_ids"],
+                                                      record["masked_lm_weights"], guesses) if weight > 0}
+  text = []
+  for position, token_id in enumerate(record["input_ids"]):
+    token = inv_vocab.get(token_id, "?")
+    if token in ("[CLS]", "[PAD]"):
+      continue
+    if token == "[SEP]":
+      token = " / "
+    text.append("＿" if position in masked else token.replace("##", ""))
+  text = "".join(text).strip(" /")
+  if len(text) > width:
+    text = text[:width] + "…"
+  pairs = ["%s%s%s" % (inv_vocab.get(label, "?"), "=" if label == guess else "→", inv_vocab.get(guess, "?"))
+           for _, (label, guess) in sorted(masked.items())]
+  return "  %s\n      truth→guess: %s" % (text, "  ".join(pairs))
+
+
 def print_summary(summary, settings):
   """Prints what the demo measured and what to run next."""
   ratio = summary["masked_lm_accuracy"] / summary["majority_baseline"] if summary["majority_baseline"] else 0
@@ -337,6 +401,9 @@ def print_summary(summary, settings):
           100 * summary["majority_baseline"], summary["majority_token"]),
       "-> %.1fx the baseline: %s." % (ratio, verdict),
   ]
+  if summary.get("examples"):
+    lines.append("First held-out examples (masked tokens shown as ＿; '=' right, '→' the model's wrong guess):")
+    lines += summary["examples"]
   if summary["next_sentence_accuracy"] is not None:
     lines.append("Held-out next-sentence accuracy: %.1f%% (chance: about 50%%)" %
                  (100 * summary["next_sentence_accuracy"]))

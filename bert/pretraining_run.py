@@ -108,6 +108,10 @@ def run(args, options, flag_values=None):
     else:
       eval_files, eval_format = _checked_files(args.input_file, "--input_file", args)
 
+  if not args.do_train and tf.train.latest_checkpoint(args.output_dir) is None:
+    raise UsageError("--do_eval without --do_train evaluates the latest checkpoint in --output_dir, but %s has "
+                     "none" % args.output_dir)
+
   tf.io.gfile.makedirs(args.output_dir)
   if flag_values is None:
     flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))

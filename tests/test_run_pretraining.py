@@ -1,4 +1,5 @@
 """Tests for run_pretraining.py / bert.pretraining_run: training, evaluation, resume, checkpoint contract."""
+import dataclasses
 import json
 import os
 import re
@@ -150,6 +151,18 @@ def test_no_nsp_training_learns_the_masked_tokens(tmp_path):
   result = pretraining_run.run(args, _options())
   assert result["masked_lm_accuracy"] > 0.95
   assert "next_sentence_accuracy" not in result
+
+
+def test_eval_only_needs_a_checkpoint(tmp_path):
+  with pytest.raises(UsageError, match="--do_eval without --do_train .* has none"):
+    pretraining_run.run(_args(tmp_path, do_train=False, do_eval=True), _options())
+
+
+def test_eval_only_evaluates_the_existing_checkpoint(trained_run):
+  source, result = trained_run
+  again = pretraining_run.run(dataclasses.replace(source, do_train=False), _options())
+  assert again["global_step"] == 4
+  assert again["masked_lm_loss"] == pytest.approx(result["masked_lm_loss"], rel=1e-5)
 
 
 def test_records_without_nsp_labels_need_no_nsp(tmp_path):
