@@ -23,6 +23,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
+from bert import estimator_utils
 from bert.errors import UsageError
 
 HEADS = ("none", "pretraining", "masked_lm", "classifier", "squad")
@@ -353,20 +354,6 @@ def tf_bert_config_dict(hf_config):
 # Export: TF checkpoint -> HF directory.
 
 
-def resolve_checkpoint(path, flag="--init_checkpoint"):
-  """Returns the checkpoint prefix for `path` (a prefix, or a directory holding a `checkpoint` file)."""
-  if not path:
-    raise UsageError("%s is required" % flag)
-  if os.path.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest is None:
-      raise UsageError("%s: directory %s holds no TensorFlow checkpoint" % (flag, path))
-    return latest
-  if not tf.io.gfile.exists(path + ".index"):
-    raise UsageError("%s: %s is not a TensorFlow checkpoint (no %s.index)" % (flag, path, path))
-  return path
-
-
 def detect_head(variable_names):
   """Chooses the head whose variables a checkpoint holds (squad, classifier, pretraining, masked_lm, none).
 
@@ -391,7 +378,9 @@ def open_checkpoint(checkpoint):
   Returns:
     (prefix, CheckpointReader, dict variable name -> shape).
   """
-  prefix = resolve_checkpoint(checkpoint)
+  if not checkpoint:
+    raise UsageError("--init_checkpoint is required")
+  prefix = estimator_utils.resolve_checkpoint(checkpoint)
   try:
     reader = tf.train.load_checkpoint(prefix)
   except (tf.errors.OpError, ValueError) as e:
