@@ -114,7 +114,7 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate, nu
           step = tf.identity(tf.compat.v1.train.get_global_step())
         host_call = estimator_utils.training_host_call(
             output_dir, step, collections.OrderedDict([("loss", total_loss)]),
-            examples_per_step=params.get("batch_size", 0) if params else 0,
+            examples_per_step=_examples_per_step(params, run_options, input_ids),
             log_every_n_steps=run_options.log_every_n_steps, num_train_steps=num_train_steps)
       return tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op,
                                                          host_call=host_call, scaffold_fn=scaffold_fn)
@@ -139,6 +139,18 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate, nu
     return tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
 
   return model_fn
+
+
+def _examples_per_step(params, run_options, input_ids):
+  """Global examples per training step, for the progress line's examples/s.
+
+  On TPU params["batch_size"] is per core; on one CPU/GPU it is the global batch; under tf.distribute
+  (--num_gpus, TF_CONFIG) TPUEstimator gives the per-replica model_fn no batch size, so the replica's batch is
+  multiplied by the number of replicas.
+  """
+  if params and "batch_size" in params:
+    return params["batch_size"] * (run_options.num_tpu_cores if run_options.use_tpu else 1)
+  return modeling.get_shape_list(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def serving_input_receiver_fn_builder(max_seq_length):

@@ -14,6 +14,7 @@ from absl import logging
 from bert import classifier_data
 from bert import classifier_model
 from bert import classifier_outputs
+from bert import distribution
 from bert import estimator_utils
 from bert import metrics
 from bert.errors import UsageError
@@ -60,7 +61,8 @@ def train(estimator, setup, examples, num_train_steps, seed=12345):
   input_fn = classifier_data.file_based_input_fn_builder(
       train_file, setup.max_seq_length, is_training=True, drop_remainder=True, is_regression=setup.is_regression,
       seed=seed)
-  estimator.train(input_fn=input_fn, max_steps=num_train_steps)
+  # Through bert.distribution so a TF_CONFIG multi-worker cluster trains too (Estimator.train refuses one).
+  distribution.train_estimator(estimator, input_fn, num_train_steps)
 
 
 def predict(estimator, setup, examples, batch_size, name):
