@@ -380,7 +380,8 @@ def training_host_call(output_dir, global_step, scalars, examples_per_step, log_
     global_step: the global step after this step's update (e.g. read under a control dependency on the
       train op).
     scalars: ordered dict name -> scalar tensor (loss, masked_lm_accuracy, learning_rate, ...).
-    examples_per_step: global batch size (examples consumed per step), for examples/s.
+    examples_per_step: examples consumed per global step (global batch size times gradient accumulation
+      steps), for examples/s; a Python number, or (CPU/GPU only) a scalar tensor.
     log_every_n_steps: logging/summary interval.
     num_train_steps: optional total, shown as step N/total.
 
@@ -396,15 +397,16 @@ def training_host_call(output_dir, global_step, scalars, examples_per_step, log_
     # On TPU each tensor arrives concatenated over the cores: the step is the same, the metrics are averaged.
     step = values["global_step"][0]
     means = {name: tf.reduce_mean(values[name]) for name in names}
-    should_log = tf.equal(step % log_every_n_steps, 0)
     last_time = _local_variable("progress_log/last_time", tf.timestamp())
     # Initialised (after any restore) to the step the session starts at, so a resumed run's rate is right.
     last_step = _local_variable("progress_log/last_step",
                                 tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.int64))
+    # With gradient accumulation several session runs (micro-batches) see the same global step: log once.
+    should_log = tf.logical_and(tf.equal(step % log_every_n_steps, 0), tf.not_equal(step, last_step))
 
     def log_line():
       now = tf.timestamp()
-      rate = (tf.cast(step - last_step, tf.float64) * examples_per_step /
+      rate = (tf.cast(step - last_step, tf.float64) * tf.cast(examples_per_step, tf.float64) /
               tf.maximum(now - last_time, 1e-6))
       parts = ["step ", tf.strings.as_string(step)]
       if num_train_steps:

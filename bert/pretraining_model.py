@@ -122,6 +122,8 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
         # model_fn: each replica reads its own batch.
         examples_per_step = (modeling.get_shape_list(features["input_ids"])[0] *
                              tf.distribute.get_strategy().num_replicas_in_sync)
+      # With gradient accumulation one global step consumes several micro-batches.
+      examples_per_step *= options.gradient_accumulation_steps
       host_call = estimator_utils.training_host_call(output_dir, step, scalars, examples_per_step,
                                                      options.log_every_n_steps, num_train_steps)
       return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op,

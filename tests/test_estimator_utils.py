@@ -242,3 +242,27 @@ def test_training_logs_progress_and_writes_summaries(tmp_path, capfd):
         tags.add((value.tag, event.step))
   assert {("loss", 2), ("loss", 4), ("learning_rate", 6)} <= tags
   assert ("loss", 3) not in tags
+
+
+def test_progress_is_logged_once_per_global_step_with_accumulation(tmp_path, capfd):
+  # Two session runs (micro-batches) per global step: the step only advances every other run.
+  out = str(tmp_path)
+
+  def model_fn(features, labels, mode, params):
+    weights = tf1.get_variable("w", [3, 1])
+    loss = tf.reduce_mean(tf.square(tf.matmul(features["x"], weights) - labels))
+    global_step = tf1.train.get_or_create_global_step()
+    runs = tf1.get_variable("runs", [], tf.int64, tf1.zeros_initializer(), trainable=False)
+    count = tf1.assign_add(runs, 1)
+    with tf.control_dependencies([count]):
+      train_op = tf.cond(tf.equal(count % 2, 0), lambda: tf1.assign_add(global_step, 1).op, tf.no_op)
+    with tf.control_dependencies([train_op]):
+      step = tf.identity(global_step)
+    host_call = estimator_utils.training_host_call(out, step, {"loss": loss}, params["batch_size"] * 2, 1, 3)
+    return tf1.estimator.tpu.TPUEstimatorSpec(mode, loss=loss, train_op=train_op, host_call=host_call)
+
+  options = estimator_utils.RunOptions(save_checkpoints_steps=100)
+  estimator = estimator_utils.build_estimator(model_fn, options, out, train_batch_size=4)
+  estimator.train(_regression_input_fn, max_steps=3)
+  lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("step ")]
+  assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
