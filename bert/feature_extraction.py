@@ -21,6 +21,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from bert import estimator_utils
+from bert import modeling
 from bert.errors import UsageError
 
 POOLING_MODES = ("none", "cls", "mean")
@@ -166,9 +168,6 @@ def model_fn_builder(bert_config, init_checkpoint, layer_indexes, use_tpu, use_o
   Returns:
     model_fn(features, labels, mode, params).
   """
-  from bert import estimator_utils  # pylint: disable=g-import-not-at-top
-  from bert import modeling  # pylint: disable=g-import-not-at-top
-
   def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
     if mode != tf.estimator.ModeKeys.PREDICT:
       raise ValueError("feature extraction only predicts, got mode %s" % mode)
