@@ -11,6 +11,8 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# sentence-transformers sets TF_USE_LEGACY_KERAS=1 on import, after which tf.estimator cannot load (no tf_keras).
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "0")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ZH_VOCAB = ROOT / "vocab" / "zh_vocab.txt"
