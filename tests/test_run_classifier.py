@@ -272,8 +272,9 @@ def test_tpu_style_padding_predicts_the_same_probabilities(trained_run):
   np.testing.assert_allclose(outputs, predicted, atol=1e-6)
 
 
-def test_stsb_regression_end_to_end_writes_glue_submission(tmp_path):
-  """STS-B from the STS Benchmark file: float labels, regression head, Pearson/Spearman, STS-B.tsv scores."""
+def test_stsb_regression_end_to_end_on_two_replicas_writes_glue_submission(tmp_path):
+  """STS-B from the STS Benchmark file: float labels, regression head, Pearson/Spearman, STS-B.tsv scores;
+  trained with --num_gpus=2 (MirroredStrategy over two logical CPUs: the multi-GPU code path)."""
   data_dir = shared_path("glue_en", "STS-B")
   config = dict(TINY_CONFIG, vocab_size=30522)
   (tmp_path / "bert_config.json").write_text(json.dumps(config), encoding="utf-8")
@@ -283,9 +284,10 @@ def test_stsb_regression_end_to_end_writes_glue_submission(tmp_path):
              "--bert_config_file=%s" % (tmp_path / "bert_config.json"), "--output_dir=%s" % output_dir,
              "--do_train", "--do_eval", "--do_predict", "--max_seq_length=32", "--train_batch_size=16",
              "--num_train_steps=4", "--eval_batch_size=128", "--predict_batch_size=128",
-             "--save_checkpoints_steps=100"]
+             "--save_checkpoints_steps=100", "--num_gpus=2", "--log_every_n_steps=2"]
   result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
+  assert re.search(r"step 4/4 loss [0-9.]+ examples/s [0-9.]+", result.stderr)
   results = json.loads((output_dir / "eval_results.json").read_text())
   assert results["eval_num_examples"] == 1500 and results["global_step"] == 4
   assert -1.0 <= results["eval_pearson"] <= 1.0 and -1.0 <= results["eval_spearman"] <= 1.0
