@@ -78,6 +78,20 @@ def split_cpu_into_logical_devices(num_devices):
   return [device.name for device in logical[:num_devices]]
 
 
+def prepare_devices(options):
+  """Sets up the logical CPU devices --num_gpus needs on a machine without GPUs.
+
+  TensorFlow fixes its devices when its runtime starts (the first op, e.g. reading an input record), so
+  scripts call this first; make_strategy does it too, for callers that build the estimator first.
+
+  Args:
+    options: RunOptions (fields use_tpu, num_gpus).
+  """
+  num_gpus = int(_option(options, "num_gpus", 0) or 0)
+  if num_gpus > 1 and not _option(options, "use_tpu", False) and not tf.config.list_physical_devices("GPU"):
+    split_cpu_into_logical_devices(num_gpus)
+
+
 def make_strategy(options, environ=None):
   """Chooses the tf.distribute strategy for RunConfig(train_distribute=..., eval_distribute=...).
 
