@@ -95,6 +95,8 @@ def run(args, options, flag_values=None):
   """
   args.validate()
   options.validate()
+  from bert import distribution
+  distribution.prepare_devices(options)  # before the first TensorFlow op fixes the devices
   bert_config = modeling.BertConfig.from_json_file(args.bert_config_file)
   modeling.check_sequence_length(bert_config, args.max_seq_length, "--max_seq_length")
 
