@@ -1,4 +1,4 @@
-"""BERT fine-tuning runner for sentence (pair) classification: GLUE, XNLI, CLUE/FewCLUE and Chinese sets.
+r"""BERT fine-tuning runner for sentence (pair) classification: GLUE, XNLI, CLUE/FewCLUE and Chinese sets.
 
 Google's run_classifier.py flags are all kept with their defaults. Additions:
   --export_dir: write a SavedModel (serving_default: input_ids, input_mask, segment_ids -> probabilities).
@@ -57,7 +57,7 @@ flags.DEFINE_string("data_dir", None,
 flags.DEFINE_string("bert_config_file", None,
                     "The config json file corresponding to the pre-trained BERT model. "
                     "This specifies the model architecture.")
-flags.DEFINE_string("task_name", None, "The name of the task to train (see --helpfull for the list).")
+flags.DEFINE_string("task_name", None, "The name of the task to train: %s." % ", ".join(tasks.known_tasks()))
 flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
 flags.DEFINE_string("output_dir", None, "The output directory where the model checkpoints will be written.")
 
