@@ -1,10 +1,12 @@
 """tf.distribute for the Estimator path: several GPUs (MirroredStrategy) and several workers (TF_CONFIG).
 
 The Estimator runs `model_fn` once per replica (replica context) when `RunConfig(train_distribute=...)` is
-set. Google's optimizers override `apply_gradients` and assign variables directly, which tf.distribute
-refuses in replica context and which would not average the gradients anyway. `apply_gradients` here
-averages the gradients across replicas (and workers) and applies them once in cross-replica context, where
-an assignment updates every mirrored copy; with no strategy it is exactly `optimizer.apply_gradients`.
+set. A tf.compat.v1 optimizer would then sum the replicas' gradients (Estimator + v1 optimizers expect the
+loss to be pre-divided by the replica count), clip them per replica, and could not skip or delay an update
+(fp16 overflow, gradient accumulation) without building cross-replica ops inside a per-replica branch.
+`apply_gradients` here averages the gradients across replicas and workers once, in cross-replica context,
+and takes every further decision (accumulate, check, clip, apply) there, identically for all replicas; with
+no strategy it is the plain single-device update.
 """
 import json
 import os
