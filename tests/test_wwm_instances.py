@@ -240,3 +240,12 @@ def test_property_on_real_documents(shared_parts):
   words = sum(outcomes.values())
   assert outcomes["mixed"] == 0
   assert abs(outcomes["mask"] / words - 0.8) < 0.03 and abs(outcomes["other"] / words - 0.2) < 0.03
+
+
+def test_literal_special_tokens_in_text_are_removed_and_counted(shared_parts):
+  context = make_context(shared_parts, max_seq_length=32)
+  built, keys, stats = build(context, [["研究[SEP]生命[MASK]的起源[CLS]", "[PAD]"], ["中华人民共和国成立了"]])
+  assert stats["special_tokens_removed"] == 4 and stats["tokens"] == 7 + 10
+  for instance in built:
+    check_instance(instance, context, keys)
+    assert instance.input_ids.count(context.config.sep_id) == 2

@@ -198,6 +198,8 @@ class WorkerContext(object):
         candidates=masking.replacement_candidates(vocab), per_token_decision=options.per_token_decision,
         dynamic_masking=options.dynamic_masking)
     self.encoder = tfrecord.ExampleEncoder(DYNAMIC_FEATURE_NAMES if options.dynamic_masking else FEATURE_NAMES)
+    # Tokens that only the pipeline may place: literal occurrences in the text are removed (and counted).
+    self.structural_ids = frozenset(vocab[t] for t in ("[CLS]", "[SEP]", "[MASK]", "[PAD]") if t in vocab)
     self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
     self._mask_features = {}
     self._weight_features = {}
@@ -233,6 +235,7 @@ def prepare_documents(chunk, context, stats):
   tokenized = iter(context.tokenizer.ids_of_lines(lines))
   limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
   mode = options.masking_mode
+  special_ids = context.structural_ids
   segmenter = context.segmenter if mode == masking.MASK_CHINESE_WORDS else None
   prepared = []
   for offset, document in enumerate(chunk.documents):
@@ -240,6 +243,11 @@ def prepare_documents(chunk, context, stats):
     next_word = 0
     for _ in document:
       ids = next(tokenized)
+      if not special_ids.isdisjoint(ids):
+        # tokenization.py keeps a literal "[SEP]" etc. whole; inside a sequence it would fake structure.
+        kept = [token_id for token_id in ids if token_id not in special_ids]
+        stats["special_tokens_removed"] += len(ids) - len(kept)
+        ids = kept
       if not ids:
         continue
       if mode == masking.MASK_TOKENS:
@@ -453,7 +461,7 @@ def run(options):
 def _summary(options, stats, instances_per_file, total_bytes, seconds):
   keys = ("documents", "empty_documents_skipped", "documents_split", "sentences", "long_lines_split", "tokens",
           "words", "instances", "next_sentence_random", "masked_tokens", "masked_words", "segmenter_fallbacks",
-          "decode_errors", "tokenizer_rust_lines", "tokenizer_python_lines")
+          "decode_errors", "special_tokens_removed", "tokenizer_rust_lines", "tokenizer_python_lines")
   summary = {key: int(stats.get(key, 0)) for key in keys}
   summary["mean_word_length"] = round(stats["tokens"] / max(1, stats["words"]), 4)
   summary["mean_masked_word_length"] = round(stats["masked_tokens"] / max(1, stats["masked_words"]), 4)
