@@ -50,7 +50,7 @@ flags.DEFINE_integer("num_workers", None, "Worker processes (default: all CPU co
                      "byte-identical for any value.")
 flags.DEFINE_integer("num_output_shards", 1, "Split a single --output_file into this many shards "
                      "(NAME-00000-of-0000N), instances spread round-robin.")
-flags.DEFINE_integer("nsp_buffer_documents", 256, "Documents per work chunk; NSP random-next segments come "
+flags.DEFINE_integer("nsp_buffer_documents", 128, "Documents per work chunk; NSP random-next segments come "
                      "from other documents of the same chunk (bounds memory; Google uses the whole corpus).")
 flags.DEFINE_bool("fast_tokenizer", True, "Tokenize through the Rust `tokenizers` WordPiece where it is "
                   "identical to tokenization.py (per character check), else the Python tokenizer.")
