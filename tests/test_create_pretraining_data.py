@@ -122,3 +122,19 @@ def test_bad_input_gives_one_error_line_and_no_output(tmp_path):
   assert result.stderr.strip().splitlines()[-1] == (
       "error: --input_file %s yields no training instance (empty, or no line with a token)" % empty)
   assert sorted(os.listdir(tmp_path)) == ["empty.txt"]
+
+
+@pytest.mark.parametrize("flag, mode", [(None, "token"), ("--do_whole_word_mask", "wordpiece_word")])
+def test_google_masking_modes(tmp_path, flag, mode):
+  corpus = _slice(tmp_path, documents=5)
+  output = tmp_path / "g.tfrecord"
+  result = _run(*[a for a in ("--input_file=%s" % corpus, "--output_file=%s" % output, "--dupe_factor=1", flag) if a])
+  assert result.returncode == 0, result.stderr
+  stats = json.load(open(str(output) + ".stats.json", encoding="utf-8"))
+  assert stats["settings"]["masking_mode"] == mode and stats["settings"]["dupe_factor"] == 1
+  assert stats["settings"]["max_seq_length"] == 128 and stats["settings"]["random_seed"] == 12345
+  if mode == "token":
+    assert stats["masked_tokens"] == stats["masked_words"]
+  else:  # CJK characters stay single units; only ## pieces are grouped
+    assert stats["masked_words"] <= stats["masked_tokens"] < 1.1 * stats["masked_words"]
+  assert len(_parse([str(output)], _google_spec(128, 20))) == stats["instances"]
