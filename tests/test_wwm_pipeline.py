@@ -115,3 +115,12 @@ def test_unwritable_output_is_a_usage_error(tmp_path):
   blocker = _write(tmp_path / "file", "not a directory")
   with pytest.raises(UsageError, match="--output_file .*file/out.tfrecord: cannot be written"):
     pipeline.run(make_options(tmp_path, [good], output_files=[str(blocker / "out.tfrecord")]))
+
+
+def test_progress_logs_periodic_lines_when_not_a_terminal(monkeypatch, caplog):
+  monkeypatch.setattr(pipeline, "PROGRESS_LOG_SECONDS", 0.0)
+  progress = pipeline._Progress(2000000, enabled=True)  # pylint: disable=protected-access
+  with caplog.at_level("INFO"):
+    progress.update(1000000, 1234)
+  progress.close()
+  assert any("read 1.0 of 2.0 MB (50%), 1234 instances" in record.getMessage() for record in caplog.records)
