@@ -36,7 +36,7 @@ class DemoSettings:
   heldout_every: int = 10
   max_seq_length: int = 64
   max_predictions_per_seq: int = 10
-  dupe_factor: int = 5
+  dupe_factor: int = 10
   train_batch_size: int = 32
   # Measured on the sample corpus: 1e-3 and above leave this post-LayerNorm tiny model stuck at the unigram
   # distribution (held-out accuracy = majority baseline); 5e-4 learns context within a few hundred steps.

@@ -234,7 +234,7 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
   process = subprocess.Popen([sys.executable, str(ROOT / "run_pretraining.py")] + argv, cwd=str(ROOT), env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   try:
-    deadline = time.time() + 90
+    deadline = time.time() + 240
     while time.time() < deadline and not (_latest_step(out) or 0) >= 20 and process.poll() is None:
       time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
