@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import random
+import resource
 import sys
 import time
 
@@ -467,6 +468,10 @@ def _summary(options, stats, instances_per_file, total_bytes, seconds):
   summary["mean_masked_word_length"] = round(stats["masked_tokens"] / max(1, stats["masked_words"]), 4)
   summary["input_bytes"] = total_bytes
   summary["seconds"] = round(seconds, 3)
+  own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+  # CPU of this process (reading, writing, and all the work when num_workers=1) and of finished workers.
+  summary["cpu_seconds_main"] = round(own.ru_utime + own.ru_stime, 3)
+  summary["cpu_seconds_workers"] = round(children.ru_utime + children.ru_stime, 3)
   summary["input_kb_per_second"] = round(total_bytes / 1e3 / max(seconds, 1e-9), 1)
   summary["instances_per_file"] = dict(zip(options.input_files, instances_per_file))
   summary["output_files"] = list(options.output_files)
