@@ -273,3 +273,22 @@ def test_use_xla_compiles_the_model_and_matches_the_plain_run(trained_run, tmp_p
     assert ("_XlaCompile" in graph) == use_xla
   for key in ("masked_lm_loss", "next_sentence_loss", "masked_lm_accuracy"):
     assert results[True][key] == pytest.approx(results[False][key], abs=1e-3)
+
+
+GOOGLES_FLAGS = {
+    "bert_config_file": None, "input_file": None, "output_dir": None, "init_checkpoint": None,
+    "max_seq_length": 128, "max_predictions_per_seq": 20, "do_train": False, "do_eval": False,
+    "train_batch_size": 32, "eval_batch_size": 8, "learning_rate": 5e-05, "num_train_steps": 100000,
+    "num_warmup_steps": 10000, "save_checkpoints_steps": 1000, "iterations_per_loop": 1000, "max_eval_steps": 100,
+    "use_tpu": False, "tpu_name": None, "tpu_zone": None, "gcp_project": None, "master": None, "num_tpu_cores": 8,
+}
+
+
+def test_script_keeps_googles_flags_and_defaults():
+  # In a subprocess: importing the script here would define its flags in this process's global FLAGS.
+  code = ("import json, sys; sys.argv = ['run_pretraining.py']; import run_pretraining; from absl import flags; "
+          "print(json.dumps({name: flags.FLAGS[name].default for name in %r}))" % sorted(GOOGLES_FLAGS))
+  result = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert json.loads(result.stdout.strip().splitlines()[-1]) == GOOGLES_FLAGS
