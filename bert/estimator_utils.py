@@ -108,11 +108,25 @@ def tpu_cluster_resolver(options):
 
   Returns:
     A TPUClusterResolver or None.
+
+  Raises:
+    UsageError: the TPU cannot be resolved (one line with the resolver's reason).
   """
   if not (options.use_tpu and options.tpu_name):
     return None
-  return tf.distribute.cluster_resolver.TPUClusterResolver(
-      options.tpu_name, zone=options.tpu_zone, project=options.gcp_project)
+  try:
+    return tf.distribute.cluster_resolver.TPUClusterResolver(
+        options.tpu_name, zone=options.tpu_zone, project=options.gcp_project)
+  except Exception as error:  # pylint: disable=broad-except
+    raise _tpu_error(options, error) from None
+
+
+def _tpu_error(options, error):
+  """UsageError for a TPU that cannot be reached: unknown name, no metadata server, no cloud-tpu-client
+  (the resolver raises assorted error types, with multi-line messages)."""
+  text = str(error).strip().splitlines()
+  return UsageError("cannot resolve --tpu_name=%s (--tpu_zone=%s, --gcp_project=%s): %s" % (
+      options.tpu_name, options.tpu_zone, options.gcp_project, text[0] if text else type(error).__name__))
 
 
 def build_run_config(options, output_dir):
@@ -132,8 +146,20 @@ def build_run_config(options, output_dir):
       iterations_per_loop=options.iterations_per_loop,
       num_shards=options.num_tpu_cores,
       per_host_input_for_training=tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2)
+  cluster = tpu_cluster_resolver(options)
+  try:
+    return _run_config(options, output_dir, cluster, strategy, tpu_config)
+  except Exception as error:  # pylint: disable=broad-except
+    if cluster is None:
+      raise
+    # RunConfig asks the resolver for the TPU's address, which is where an unreachable TPU shows up.
+    raise _tpu_error(options, error) from None
+
+
+def _run_config(options, output_dir, cluster, strategy, tpu_config):
+  """tf.compat.v1.estimator.tpu.RunConfig from its parts."""
   return tf.compat.v1.estimator.tpu.RunConfig(
-      cluster=tpu_cluster_resolver(options),
+      cluster=cluster,
       master=options.master,
       model_dir=output_dir,
       save_checkpoints_steps=options.save_checkpoints_steps,

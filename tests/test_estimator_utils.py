@@ -108,6 +108,34 @@ def test_tpu_is_resolved_by_name_zone_and_project(monkeypatch):
   assert estimator_utils.tpu_cluster_resolver(estimator_utils.RunOptions()) is None
 
 
+def test_unresolvable_tpu_is_a_one_line_usage_error(monkeypatch):
+  def failing_resolver(tpu=None, zone=None, project=None):
+    raise RuntimeError("Missing runtime dependency on the Google API client.\nmore detail")
+
+  monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", failing_resolver)
+  options = estimator_utils.RunOptions(use_tpu=True, tpu_name="nosuch", tpu_zone="z", gcp_project="p")
+  with pytest.raises(UsageError, match=r"^cannot resolve --tpu_name=nosuch \(--tpu_zone=z, --gcp_project=p\): "
+                                       r"Missing runtime dependency on the Google API client.$"):
+    estimator_utils.tpu_cluster_resolver(options)
+
+
+def test_tpu_failing_when_the_estimator_asks_for_its_address_is_a_usage_error(monkeypatch, tmp_path):
+  class UnreachableResolver(tf.distribute.cluster_resolver.ClusterResolver):
+    def __init__(self, tpu=None, zone=None, project=None):
+      pass
+
+    def cluster_spec(self):
+      raise RuntimeError("Failed to connect to nosuch\ntraceback-ish detail")
+
+    def master(self, task_type=None, task_id=None, rpc_layer=None):
+      raise RuntimeError("Failed to connect to nosuch\ntraceback-ish detail")
+
+  monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", UnreachableResolver)
+  options = estimator_utils.RunOptions(use_tpu=True, tpu_name="nosuch")
+  with pytest.raises(UsageError, match=r"^cannot resolve --tpu_name=nosuch .*: Failed to connect to nosuch$"):
+    estimator_utils.build_run_config(options, str(tmp_path))
+
+
 def test_write_run_metadata_writes_config_and_flags(tmp_path):
   out = tmp_path / "run"
   config_path, flags_path = estimator_utils.write_run_metadata(
