@@ -314,10 +314,18 @@ def run_demo(settings, python=sys.executable, root=None):
   return summary
 
 
+def _shown_python(python, root):
+  """How to call the interpreter in printed commands: the project's .venv relative to here, else `python`."""
+  if os.path.abspath(python).startswith(os.path.join(root, ".venv") + os.sep):
+    return os.path.relpath(python, os.getcwd())
+  return "python"
+
+
 def _continue_command(command, num_train_steps, root):
   """The pretraining command with a larger --num_train_steps, as a copy-pasteable shell line."""
   import shlex
-  parts = ["python", os.path.relpath(command[1], os.getcwd()) if command[1].startswith(root) else command[1]]
+  parts = [_shown_python(command[0], root),
+           os.path.relpath(command[1], os.getcwd()) if command[1].startswith(root) else command[1]]
   for argument in command[2:]:
     if argument.startswith("--num_train_steps="):
       argument = "--num_train_steps=%d" % num_train_steps
@@ -416,9 +424,10 @@ def print_summary(summary, settings):
       "  * Watch the curves:     tensorboard --logdir %s" % model_dir,
       "  * Train longer (resumes from the checkpoint, same --output_dir):",
       "      " + summary["continue_command"],
-      "  * Fine-tune it:         python run_classifier.py --task_name=chnsenticorp --data_dir=DATA_DIR "
+      "  * Fine-tune it:         %s run_classifier.py --task_name=chnsenticorp --data_dir=DATA_DIR "
       "--vocab_file=%s --bert_config_file=%s/bert_config.json --init_checkpoint=%s --output_dir=/tmp/cls "
-      "--do_train --do_eval" % (settings.vocab_file, model_dir, summary["checkpoint"]),
+      "--do_train --do_eval" % (summary["continue_command"].split()[0], settings.vocab_file, model_dir,
+                                summary["checkpoint"]),
       "  * Real pretraining:     see README 'Pretraining' (more text, configs/bert_base_zh.json, --use_tpu "
       "or --num_gpus)",
       "=" * 78,

@@ -112,3 +112,15 @@ def test_miniature_demo_runs_every_stage_and_reports_the_baseline(tmp_path, caps
   output = capsys.readouterr().out
   assert "12 documents -> 9 for training, 3 held out" in output
   assert "Majority-token baseline:" in output and summary["checkpoint"] in output
+
+
+def test_continue_command_is_the_same_run_with_more_steps(monkeypatch):
+  monkeypatch.chdir(ROOT)
+  root = str(ROOT)
+  command = [os.path.join(root, ".venv", "bin", "python"), os.path.join(root, "run_pretraining.py"),
+             "--output_dir=/tmp/my model", "--num_train_steps=1000", "--save_checkpoints_steps=1000"]
+  assert pretraining_demo._continue_command(command, 3000, root) == (  # pylint: disable=protected-access
+      ".venv/bin/python run_pretraining.py '--output_dir=/tmp/my model' --num_train_steps=3000 "
+      "--save_checkpoints_steps=1000")
+  command[0] = "/usr/bin/python3"
+  assert pretraining_demo._continue_command(command, 3000, root).startswith("python run_pretraining.py ")  # pylint: disable=protected-access
