@@ -271,7 +271,8 @@ def test_use_xla_compiles_the_model_and_matches_the_plain_run(trained_run, tmp_p
     results[use_xla] = pretraining_run.run(args, _options(use_xla=use_xla))
     graph = open(os.path.join(args.output_dir, "graph.pbtxt")).read()
     assert ("_XlaCompile" in graph) == use_xla
-  for key in ("masked_lm_loss", "next_sentence_loss", "masked_lm_accuracy"):
+  # Losses, not accuracies: the barely trained model has near-ties whose argmax float rounding may flip.
+  for key in ("loss", "masked_lm_loss", "next_sentence_loss"):
     assert results[True][key] == pytest.approx(results[False][key], abs=1e-3)
 
 
