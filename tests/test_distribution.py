@@ -72,11 +72,6 @@ def _worker_main(mode, out_dir):
 
     def begin(self):
       self.variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
-      self.losses = []
-
-    def before_run(self, run_context):
-      return tf.compat.v1.train.SessionRunArgs(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.LOSSES) or
-                                               tf.compat.v1.train.get_global_step())
 
     def end(self, session):
       values = session.run(self.variables)
