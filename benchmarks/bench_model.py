@@ -4,8 +4,8 @@ For each model (tiny, mini: batch 32; base: batch 8; sequence length 128, float3
   * forward: sequences/s of the encoder in inference mode (no dropout), all outputs computed;
   * train:   sequences/s of forward + backward + AdamW update of the pretraining loss (masked-LM + NSP);
 and compares the achieved FLOP/s with a large float32 matmul timed in the same process with the same session
-settings, before and after the models (MFU = model FLOP/s / the faster matmul FLOP/s), because the machine is
-shared and absolute numbers drift.
+settings, before the first model and after each one (MFU = model FLOP/s / the fastest matmul sample), because
+the machine is shared and absolute numbers drift.
 
 Model FLOPs: 2 x (parameters used in matmuls) per token, plus attention (QK^T and PV: 4 x seq x hidden per token
 and layer), plus the pretraining heads on the masked positions; a train step counts 3x its forward pass.
@@ -201,7 +201,7 @@ def main(_):
   cfg = session_config(FLAGS.intra_op_threads, FLAGS.inter_op_threads, FLAGS.use_xla)
 
   matmul_size = 1024 if FLAGS.quick else FLAGS.matmul_size
-  matmul_before = measure_matmul_flops(matmul_size, cfg, min_steps, max(min_seconds / 2, 1.0))
+  matmul_samples = [measure_matmul_flops(matmul_size, cfg, min_steps, max(min_seconds / 2, 1.0))]
   rows = []
   for name in names:
     if name not in MODELS:
@@ -219,13 +219,13 @@ def main(_):
                forward_flops_per_s=forward_flops / timings["forward_s"],
                train_flops_per_s=train_flops / timings["train_s"])
     rows.append(row)
+    matmul_samples.append(measure_matmul_flops(matmul_size, cfg, min_steps, max(min_seconds / 2, 1.0)))
     print("%s done: forward %.3f s, train %.3f s per batch" % (name, timings["forward_s"], timings["train_s"]),
           flush=True)
 
-  # The machine is shared: the reference is timed before and after the models and the faster of the two is
-  # used, so a slow moment during the reference cannot inflate the utilisation.
-  matmul_after = measure_matmul_flops(matmul_size, cfg, min_steps, max(min_seconds / 2, 1.0))
-  matmul_flops = max(matmul_before, matmul_after)
+  # The machine is shared: the reference is timed before the first model and after each one, and the fastest
+  # sample is used, so a slow moment during the reference cannot inflate the utilisation.
+  matmul_flops = max(matmul_samples)
   for row in rows:
     row["forward_mfu"] = row["forward_flops_per_s"] / matmul_flops
     row["train_mfu"] = row["train_flops_per_s"] / matmul_flops
@@ -237,7 +237,7 @@ def main(_):
       intra_op_threads=FLAGS.intra_op_threads, inter_op_threads=FLAGS.inter_op_threads,
       cpu_count=os.cpu_count(), platform=platform.platform(), tensorflow=tf.__version__,
       matmul_size=matmul_size, matmul_flops_per_s=matmul_flops,
-      matmul_flops_per_s_before=matmul_before, matmul_flops_per_s_after=matmul_after, rows=rows,
+      matmul_flops_per_s_samples=matmul_samples, rows=rows,
       load_average=list(os.getloadavg())))
   print("wrote %s" % FLAGS.output)
 
