@@ -82,6 +82,27 @@ def _worker_main(mode, out_dir):
                                                 num_warmup_steps=0, options=options, output_dir=out_dir)
   estimator = estimator_utils.build_estimator(model_fn, options, out_dir, train_batch_size=BATCH)
   distribution.train_estimator(estimator, input_fn, max_steps=STEPS, hooks=[Record()])
+  if mode == "mirrored":
+    _run_pretraining_with_every_feature(os.path.join(out_dir, "combined"))
+
+
+def _run_pretraining_with_every_feature(out_dir):
+  """run_pretraining's run() on 2 replicas with LAMB, accumulation 2, fp16 and dynamic-masking records."""
+  import dataclasses
+  from bert import estimator_utils
+  from bert import pretraining_run
+  from pretraining_fixtures import write_config, write_records
+  os.makedirs(out_dir)
+  args = pretraining_run.PretrainingArgs(
+      bert_config_file=write_config(os.path.join(out_dir, "bert_config_in.json")),
+      input_file=write_records(os.path.join(out_dir, "dyn.tfrecord"), 32, seq_length=SEQ, max_predictions=PRED,
+                               word_ids=True),
+      output_dir=out_dir, max_seq_length=SEQ, max_predictions_per_seq=PRED, do_train=True, train_batch_size=BATCH,
+      learning_rate=1e-3, num_train_steps=2, num_warmup_steps=0)
+  options = estimator_utils.RunOptions(num_gpus=2, optimizer="lamb", gradient_accumulation_steps=2,
+                                       precision="fp16", save_checkpoints_steps=1000, log_every_n_steps=1000,
+                                       tf_random_seed=1)
+  pretraining_run.run(args, options, dict(dataclasses.asdict(args), **dataclasses.asdict(options)))
 
 
 def _run(mode, out_dir, env=None, background=False):
@@ -153,6 +174,14 @@ def test_two_mirrored_replicas_train_like_one_device_on_both_batches(tmp_path, r
   # One checkpoint entry per variable (Google's names), no per-replica copies.
   assert names["global_step"] == [] and not any("replica" in n for n in names)
   assert "bert/embeddings/word_embeddings/adam_m" in names
+  # The same two replicas through run_pretraining with LAMB, 2-step accumulation, fp16 loss scaling and
+  # masks drawn in the input pipeline: 2 updates from 4 micro-batches per replica.
+  combined = str(tmp_path / "combined")
+  assert tf.train.load_variable(combined, "global_step") == 2
+  assert tf.train.load_variable(combined, "lamb_step") == 2.0
+  assert tf.train.load_variable(combined, "gradient_accumulation/micro_step") == 4
+  assert tf.train.load_variable(combined, "loss_scale/scale") == 2.0 ** 15
+  assert np.isfinite(tf.train.load_variable(combined, "bert/embeddings/word_embeddings")).all()
 
 
 def test_two_workers_on_loopback_ports_stay_in_sync(tmp_path, reference):
