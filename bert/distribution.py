@@ -8,6 +8,7 @@ loss to be pre-divided by the replica count), clip them per replica, and could n
 and takes every further decision (accumulate, check, clip, apply) there, identically for all replicas; with
 no strategy it is the plain single-device update.
 """
+import copy
 import json
 import os
 
@@ -168,6 +169,43 @@ def train_estimator(estimator, input_fn, max_steps, hooks=None):
   train_spec = tf.estimator.TrainSpec(input_fn=input_fn, max_steps=max_steps, hooks=hooks or [])
   eval_spec = tf.estimator.EvalSpec(input_fn=input_fn, steps=1, start_delay_secs=0, throttle_secs=0)
   tf.compat.v1.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+
+
+def is_chief(environ=None):
+  """False only for a TF_CONFIG task that is not the cluster's chief (worker > 0 when there is no chief)."""
+  tf_config = read_tf_config(environ)
+  task = tf_config.get("task", {})
+  if num_workers_in_cluster(tf_config) <= 1 or not task:
+    return True
+  if "chief" in tf_config.get("cluster", {}):
+    return task.get("type") == "chief"
+  return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
+def evaluate_estimator(estimator, input_fn, steps, name=None):
+  """Runs estimator.evaluate; in a TF_CONFIG cluster the chief evaluates alone, on its own devices.
+
+  The Estimator's multi-worker (distribute coordinator) mode has no evaluation without a separate
+  'evaluator' task, so after training the chief evaluates the final checkpoint like a single machine.
+
+  Args:
+    estimator: Estimator or TPUEstimator.
+    input_fn: evaluation input function.
+    steps: maximum number of evaluation batches (None: until the input ends).
+    name: optional evaluation name.
+
+  Returns:
+    The metrics dict, or None on the other workers.
+  """
+  if not is_multi_worker(estimator.config):
+    return estimator.evaluate(input_fn=input_fn, steps=steps, name=name)
+  if not is_chief():
+    logging.info("Not the chief: evaluation is left to worker 0.")
+    return None
+  local = copy.deepcopy(estimator)
+  local._config._distribute_coordinator_mode = None  # pylint: disable=protected-access
+  local._config._train_distribute = None  # pylint: disable=protected-access
+  return local.evaluate(input_fn=input_fn, steps=steps, name=name)
 
 
 def num_replicas():

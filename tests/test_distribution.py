@@ -82,6 +82,10 @@ def _worker_main(mode, out_dir):
                                                 num_warmup_steps=0, options=options, output_dir=out_dir)
   estimator = estimator_utils.build_estimator(model_fn, options, out_dir, train_batch_size=BATCH)
   distribution.train_estimator(estimator, input_fn, max_steps=STEPS, hooks=[Record()])
+  if mode == "worker":
+    result = distribution.evaluate_estimator(estimator, input_fn, steps=1)
+    with open(os.path.join(out_dir, "eval-%s.json" % os.environ["WORKER_INDEX"]), "w") as handle:
+      json.dump(None if result is None else {k: float(v) for k, v in result.items()}, handle)
   if mode == "mirrored":
     _run_pretraining_with_every_feature(os.path.join(out_dir, "combined"))
 
@@ -207,6 +211,13 @@ def test_two_workers_on_loopback_ports_stay_in_sync(tmp_path, reference):
   _assert_matches_reference(chief, reference)
   import tensorflow as tf
   assert tf.train.load_variable(str(tmp_path), "global_step") == STEPS  # the chief's checkpoint
+  # After training the chief evaluates the final checkpoint on its own; the other worker does not.
+  with open(tmp_path / "eval-0.json") as handle:
+    chief_eval = json.load(handle)
+  with open(tmp_path / "eval-1.json") as handle:
+    assert json.load(handle) is None
+  assert chief_eval["global_step"] == STEPS and 0 < chief_eval["masked_lm_loss"] < 10
+  assert 0 <= chief_eval["masked_lm_accuracy"] <= 1
 
 
 if __name__ == "__main__":
