@@ -150,7 +150,10 @@ def run(args, options, flag_values=None):
       repeat_eval=options.use_tpu,
       dynamic_masking_fn=_dynamic_masking_fn(eval_format, args, bert_config, options),
       seed=options.tf_random_seed)
-  result = estimator.evaluate(input_fn=eval_input_fn, steps=args.max_eval_steps)
+  # In a TF_CONFIG cluster only the chief evaluates (on its own devices); the other workers are done.
+  result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps)
+  if result is None:
+    return None
   result = {key: value.item() if hasattr(value, "item") else value for key, value in result.items()}
   output_eval_file = os.path.join(args.output_dir, "eval_results.txt")
   estimator_utils.write_text_atomically(output_eval_file, pretraining_model.format_eval_results(result))
