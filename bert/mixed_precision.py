@@ -1,4 +1,4 @@
-"""Mixed precision (--precision {fp32,bf16,fp16}) and XLA (--use_xla) settings for the BERT model.
+"""Mixed precision (--precision {fp32,bf16,fp16}) for the BERT model (--use_xla: estimator_utils.xla_scope).
 
 Variables, optimizer slots and checkpoints always stay float32; `BertModel(compute_type=...)` runs the
 encoder's matmuls in the reduced type. bf16 has float32's exponent range and needs nothing else. fp16 has a
@@ -22,13 +22,6 @@ def compute_type(precision):
 def loss_scale_for(precision, **kwargs):
   """A DynamicLossScale for fp16, None for fp32/bf16 (kwargs go to DynamicLossScale)."""
   return DynamicLossScale(**kwargs) if precision == "fp16" else None
-
-
-def session_config_with_xla(config=None):
-  """Returns `config` (or a new ConfigProto) with XLA auto-clustering switched on for the session."""
-  config = config or tf1.ConfigProto(allow_soft_placement=True)
-  config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
-  return config
 
 
 def all_finite(grads):

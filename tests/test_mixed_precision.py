@@ -94,5 +94,3 @@ def test_precision_helpers():
   assert mixed_precision.compute_type("bf16") == tf.bfloat16
   assert mixed_precision.loss_scale_for("bf16") is None and mixed_precision.loss_scale_for("fp32") is None
   assert isinstance(mixed_precision.loss_scale_for("fp16"), mixed_precision.DynamicLossScale)
-  config = mixed_precision.session_config_with_xla()
-  assert config.graph_options.optimizer_options.global_jit_level == tf1.OptimizerOptions.ON_1
