@@ -1,10 +1,19 @@
-"""Flag blocks shared by every training script (run_pretraining, run_classifier, run_squad, ...).
+"""Flag blocks shared by the top-level scripts (run_pretraining, run_classifier, run_squad, extract_features, ...).
 
-Each flag is defined once here so the scripts agree on names, defaults and meaning:
-- `define_tpu_flags()`: Google BERT's TPU and run-loop flags, names and defaults exactly as Google's scripts.
+A flag that several scripts take is defined here, once, so its name, type, default and help agree everywhere.
+Each `define_*_flags()` defines one small group, skips flags that are already defined (so calling it twice, or
+importing two scripts into one process, is harmless) and never marks a flag required: scripts check required
+flags in main with `require_flags`, which gives a one-line error.
+- `define_model_flags()`: bert_config_file, init_checkpoint.
+- `define_tokenizer_flags()`: vocab_file, do_lower_case.
+- `define_max_seq_length_flag(default)`: max_seq_length (Google's default differs per script: 128 or 384).
+- `define_run_flags(modes)`: output_dir, and do_<mode> with <mode>_batch_size for train/eval/predict.
+- `define_training_flags()`: learning_rate, and num_train_epochs/warmup_proportion for fine-tuning.
+- `define_tpu_flags()`: Google BERT's TPU and run-loop flags.
 - `define_accelerator_flags()`: this project's additions (several GPUs, mixed precision, XLA, LAMB, gradient
   accumulation, logging, checkpoint retention).
-`run_options_from_flags(FLAGS)` turns whichever of these a script defined into a `RunOptions`, which is what
+Names, types and defaults of Google's flags are exactly those of Google's scripts (see FLAGS.md).
+`run_options_from_flags(FLAGS)` turns whichever run flags a script defined into a `RunOptions`, which is what
 library code (`bert.estimator_utils`) takes; library code never reads FLAGS itself.
 """
 from absl import flags
@@ -14,12 +23,145 @@ from bert.errors import UsageError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adamw", "lamb")
+RUN_MODES = ("train", "eval", "predict")
 _LIBRARY_MODULES = ("absl", "tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tf_slim", "transformers")
 
+# Google's batch sizes: 32 examples per training batch, 8 per evaluation or prediction batch.
+_BATCH_SIZE_DEFAULTS = {"train": 32, "eval": 8, "predict": 8}
+_MODE_HELP = {
+    "train": ("Train the model on the script's training data, writing checkpoints to --output_dir.",
+              "Examples in each training batch (--gradient_accumulation_steps batches make one optimizer "
+              "update)."),
+    "eval": ("Evaluate the model on the script's evaluation data and write the metrics to --output_dir "
+             "(eval_results.txt).",
+             "Examples in each evaluation batch."),
+    "predict": ("Run the model on the script's test data (run_classifier: the task's test set; run_squad: "
+                "--predict_file) and write the predictions to --output_dir.",
+                "Examples in each prediction batch."),
+}
 
-def _already_defined(name, flag_values):
-  """True if `name` is defined, so importing two scripts into one process (tests) does not fail."""
-  return name in flag_values
+
+def _define_missing(definitions, flag_values):
+  """Defines each flag of `definitions` that `flag_values` does not have yet.
+
+  Args:
+    definitions: (DEFINE function, name, default, help text[, enum values]) tuples.
+    flag_values: the FlagValues to define them in.
+
+  Raises:
+    ValueError: a flag is already defined with another default (two scripts with different Google defaults,
+      e.g. max_seq_length, imported into one process): one of them would silently run with the wrong value.
+  """
+  for entry in definitions:
+    define, name, default, help_text = entry[:4]
+    if name in flag_values:
+      if flag_values[name].default != default:
+        raise ValueError("flag --%s is already defined with default %r, not %r" %
+                         (name, flag_values[name].default, default))
+      continue
+    if define is flags.DEFINE_enum:
+      define(name, default, entry[4], help_text, flag_values=flag_values)
+    else:
+      define(name, default, help_text, flag_values=flag_values)
+
+
+def define_model_flags(flag_values=flags.FLAGS, with_init_checkpoint=True):
+  """Defines bert_config_file and init_checkpoint (Google's: both None).
+
+  Args:
+    flag_values: the FlagValues to define them in (absl's global FLAGS by default).
+    with_init_checkpoint: False for scripts that only read the configuration (count_params.py).
+  """
+  definitions = [
+      (flags.DEFINE_string, "bert_config_file", None,
+       "bert_config.json of the model: its architecture (layers, hidden size, attention heads, vocabulary "
+       "size, ...)."),
+  ]
+  if with_init_checkpoint:
+    definitions.append(
+        (flags.DEFINE_string, "init_checkpoint", None,
+         "TensorFlow checkpoint with Google BERT's variable names to start from, given as its prefix (e.g. "
+         "chinese_L-12_H-768_A-12/bert_model.ckpt) or as a directory (its latest checkpoint is used)."))
+  _define_missing(definitions, flag_values)
+
+
+def define_tokenizer_flags(flag_values=flags.FLAGS, with_vocab_file=True):
+  """Defines vocab_file (Google's: None) and do_lower_case (Google's: True).
+
+  Args:
+    flag_values: the FlagValues to define them in (absl's global FLAGS by default).
+    with_vocab_file: False for scripts that write a vocabulary rather than read one (build_vocab.py).
+  """
+  definitions = []
+  if with_vocab_file:
+    definitions.append(
+        (flags.DEFINE_string, "vocab_file", None,
+         "WordPiece vocabulary (vocab.txt, one token per line); it must be the one the model was built with."))
+  definitions.append(
+      (flags.DEFINE_bool, "do_lower_case", True,
+       "Lower-case the text and strip accents before WordPiece splitting (tokenization.FullTokenizer). It "
+       "must match the vocabulary: True for uncased models (Google's Chinese BERT is one), --nodo_lower_case "
+       "for cased ones. build_vocab.py normalises its training text this way; export_hf.py records the value "
+       "in tokenizer_config.json."))
+  _define_missing(definitions, flag_values)
+
+
+def define_max_seq_length_flag(default=128, flag_values=flags.FLAGS):
+  """Defines max_seq_length with the calling script's Google default (run_squad.py: 384, others: 128).
+
+  Args:
+    default: the script's default.
+    flag_values: the FlagValues to define it in (absl's global FLAGS by default).
+  """
+  _define_missing([
+      (flags.DEFINE_integer, "max_seq_length", default,
+       "Length in WordPiece tokens, [CLS] and [SEP] included, to which every input is truncated or padded. "
+       "At most the config's max_position_embeddings; for pretraining, the value the records were made with."),
+  ], flag_values)
+
+
+def define_run_flags(modes, flag_values=flags.FLAGS):
+  """Defines output_dir and, for each mode, do_<mode> (False) and <mode>_batch_size (Google's defaults).
+
+  Args:
+    modes: the modes the script offers, a subset of RUN_MODES ("train", "eval", "predict").
+    flag_values: the FlagValues to define them in (absl's global FLAGS by default).
+  """
+  definitions = [
+      (flags.DEFINE_string, "output_dir", None,
+       "Directory for the run's checkpoints, TensorBoard events, run_flags.json and results. A rerun with the "
+       "same directory resumes from its latest checkpoint."),
+  ]
+  for mode in modes:
+    if mode not in RUN_MODES:
+      raise ValueError("unknown run mode %r (expected one of %s)" % (mode, ", ".join(RUN_MODES)))
+    do_help, batch_help = _MODE_HELP[mode]
+    definitions.append((flags.DEFINE_bool, "do_" + mode, False, do_help))
+    definitions.append((flags.DEFINE_integer, mode + "_batch_size", _BATCH_SIZE_DEFAULTS[mode], batch_help))
+  _define_missing(definitions, flag_values)
+
+
+def define_training_flags(flag_values=flags.FLAGS, epoch_schedule=True):
+  """Defines learning_rate (5e-5) and, for fine-tuning, num_train_epochs (3.0) and warmup_proportion (0.1).
+
+  Args:
+    flag_values: the FlagValues to define them in (absl's global FLAGS by default).
+    epoch_schedule: False for run_pretraining.py, whose schedule is counted in steps (its own flags).
+  """
+  definitions = [
+      (flags.DEFINE_float, "learning_rate", 5e-5,
+       "Peak learning rate: reached at the end of the warmup, then lowered linearly to zero at the last "
+       "training step."),
+  ]
+  if epoch_schedule:
+    definitions += [
+        (flags.DEFINE_float, "num_train_epochs", 3.0,
+         "How many passes over the training data to make (fractions allowed); sets the number of steps."),
+        (flags.DEFINE_float, "warmup_proportion", 0.1,
+         "Share of the training steps during which the learning rate climbs linearly from zero (0.1: the "
+         "first tenth)."),
+    ]
+  _define_missing(definitions, flag_values)
 
 
 def define_tpu_flags(flag_values=flags.FLAGS):
@@ -29,27 +171,22 @@ def define_tpu_flags(flag_values=flags.FLAGS):
   Args:
     flag_values: the FlagValues to define them in (absl's global FLAGS by default).
   """
-  definitions = [
-      (flags.DEFINE_bool, "use_tpu", False, "Whether to use TPU or GPU/CPU."),
+  _define_missing([
+      (flags.DEFINE_bool, "use_tpu", False, "Run on a Cloud TPU; without it the script runs on CPU or GPU(s)."),
       (flags.DEFINE_string, "tpu_name", None,
-       "The Cloud TPU to use for training. This should be either the name used when creating the Cloud TPU, "
-       "or a grpc://ip.address.of.tpu:8470 url."),
+       "Cloud TPU to run on (with --use_tpu): its name, or its address as grpc://IP:8470."),
       (flags.DEFINE_string, "tpu_zone", None,
-       "[Optional] GCE zone where the Cloud TPU is located in. If not specified, we will attempt to "
-       "automatically detect the GCE project from metadata."),
+       "Optional: GCE zone of the Cloud TPU; when unset it is looked up on the GCE metadata server."),
       (flags.DEFINE_string, "gcp_project", None,
-       "[Optional] Project name for the Cloud TPU-enabled project. If not specified, we will attempt to "
-       "automatically detect the GCE project from metadata."),
-      (flags.DEFINE_string, "master", None, "[Optional] TensorFlow master URL."),
-      (flags.DEFINE_integer, "num_tpu_cores", 8,
-       "Only used if `use_tpu` is True. Total number of TPU cores to use."),
+       "Optional: Google Cloud project that owns the Cloud TPU; when unset it is looked up on the GCE "
+       "metadata server."),
+      (flags.DEFINE_string, "master", None,
+       "Optional: address of the TensorFlow master (session target); normally derived from --tpu_name."),
+      (flags.DEFINE_integer, "num_tpu_cores", 8, "With --use_tpu: how many TPU cores to spread the work over."),
       (flags.DEFINE_integer, "iterations_per_loop", 1000,
-       "How many steps to make in each estimator call (TPU: steps per infeed loop)."),
-      (flags.DEFINE_integer, "save_checkpoints_steps", 1000, "How often to save the model checkpoint."),
-  ]
-  for define, name, default, help_text in definitions:
-    if not _already_defined(name, flag_values):
-      define(name, default, help_text, flag_values=flag_values)
+       "Steps run in one go before control returns to the host (on TPU: the length of the infeed loop)."),
+      (flags.DEFINE_integer, "save_checkpoints_steps", 1000, "Write a checkpoint every this many training steps."),
+  ], flag_values)
 
 
 def define_accelerator_flags(flag_values=flags.FLAGS):
@@ -58,7 +195,7 @@ def define_accelerator_flags(flag_values=flags.FLAGS):
   Args:
     flag_values: the FlagValues to define them in (absl's global FLAGS by default).
   """
-  definitions = [
+  _define_missing([
       (flags.DEFINE_integer, "num_gpus", 0,
        "GPUs to train on with tf.distribute.MirroredStrategy (0 or 1: the default single device). "
        "Several workers are configured through the TF_CONFIG environment variable instead."),
@@ -78,15 +215,7 @@ def define_accelerator_flags(flag_values=flags.FLAGS):
       (flags.DEFINE_integer, "keep_checkpoint_max", 5, "How many recent checkpoints to keep in output_dir."),
       (flags.DEFINE_integer, "tf_random_seed", None,
        "Graph-level TensorFlow random seed (initialisation, dropout); unset = nondeterministic."),
-  ]
-  for entry in definitions:
-    define, name, default, help_text = entry[:4]
-    if _already_defined(name, flag_values):
-      continue
-    if define is flags.DEFINE_enum:
-      define(name, default, entry[4], help_text, flag_values=flag_values)
-    else:
-      define(name, default, help_text, flag_values=flag_values)
+  ], flag_values)
 
 
 def run_options_from_flags(flag_values=flags.FLAGS):
