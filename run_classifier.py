@@ -51,37 +51,22 @@ file_based_convert_examples_to_features = classifier_data.file_based_convert_exa
 file_based_input_fn_builder = classifier_data.file_based_input_fn_builder
 create_model = classifier_model.create_model
 
-## Required parameters (checked in main, so the error is one line)
-flags.DEFINE_string("data_dir", None,
-                    "The input data dir. Should contain the .tsv files (or other data files) for the task.")
-flags.DEFINE_string("bert_config_file", None,
-                    "The config json file corresponding to the pre-trained BERT model. "
-                    "This specifies the model architecture.")
-flags.DEFINE_string("task_name", None, "The name of the task to train: %s." % ", ".join(tasks.known_tasks()))
-flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-flags.DEFINE_string("output_dir", None, "The output directory where the model checkpoints will be written.")
-
-## Other parameters (Google's)
-flags.DEFINE_string("init_checkpoint", None, "Initial checkpoint (usually from a pre-trained BERT model).")
-flags.DEFINE_bool("do_lower_case", True,
-                  "Whether to lower case the input text. Should be True for uncased models and False for cased "
-                  "models (Chinese models are uncased).")
-flags.DEFINE_integer("max_seq_length", 128,
-                     "The maximum total input sequence length after WordPiece tokenization. Sequences longer "
-                     "than this will be truncated, and sequences shorter than this will be padded.")
-flags.DEFINE_bool("do_train", False, "Whether to run training.")
-flags.DEFINE_bool("do_eval", False, "Whether to run eval on the dev set.")
-flags.DEFINE_bool("do_predict", False, "Whether to run the model in inference mode on the test set.")
-flags.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
-flags.DEFINE_integer("eval_batch_size", 8, "Total batch size for eval.")
-flags.DEFINE_integer("predict_batch_size", 8, "Total batch size for predict.")
-flags.DEFINE_float("learning_rate", 5e-5, "The initial learning rate for Adam.")
-flags.DEFINE_float("num_train_epochs", 3.0, "Total number of training epochs to perform.")
-flags.DEFINE_float("warmup_proportion", 0.1,
-                   "Proportion of training to perform linear learning rate warmup for. E.g., 0.1 = 10% of "
-                   "training.")
+## Google's flags: the shared ones from bert/common_flags.py (required ones are checked in main, so the error
+## is one line), then this script's own.
+common_flags.define_model_flags()
+common_flags.define_tokenizer_flags()
+common_flags.define_max_seq_length_flag(128)
+common_flags.define_run_flags(("train", "eval", "predict"))
+common_flags.define_training_flags()
 common_flags.define_tpu_flags()
 common_flags.define_accelerator_flags()
+flags.DEFINE_string("data_dir", None,
+                    "Directory with the task's data files (train, dev and test, named as the task expects; "
+                    "--train_file/--dev_file/--test_file override the names).")
+flags.DEFINE_string("task_name", None,
+                    "Task whose reader, label set and metrics to use: %s." % ", ".join(tasks.known_tasks()))
+# `--help` lists the shared flags with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 ## Added by this project
 flags.DEFINE_string("export_dir", None,

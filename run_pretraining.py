@@ -21,29 +21,24 @@ from bert.errors import UsageError
 
 FLAGS = flags.FLAGS
 
-## Required parameters
-flags.DEFINE_string("bert_config_file", None,
-                    "The config json file corresponding to the pre-trained BERT model. "
-                    "This specifies the model architecture.")
-flags.DEFINE_string("input_file", None, "Input TF example files (can be a glob or comma separated).")
-flags.DEFINE_string("output_dir", None, "The output directory where the model checkpoints will be written.")
-
-## Other parameters
-flags.DEFINE_string("init_checkpoint", None, "Initial checkpoint (usually from a pre-trained BERT model).")
-flags.DEFINE_integer("max_seq_length", 128,
-                     "The maximum total input sequence length after WordPiece tokenization. Sequences longer "
-                     "than this will be truncated, and sequences shorter than this will be padded. Must match "
-                     "data generation.")
+## Google's flags: the shared ones from bert/common_flags.py, then this script's own.
+common_flags.define_model_flags()
+common_flags.define_max_seq_length_flag(128)
+common_flags.define_run_flags(("train", "eval"))
+common_flags.define_training_flags(epoch_schedule=False)
+common_flags.define_tpu_flags()
+flags.DEFINE_string("input_file", None,
+                    "Pretraining TFRecords made by create_pretraining_data.py: comma-separated paths or glob "
+                    "patterns. Also the evaluation data of --do_eval when --eval_input_file is not given.")
 flags.DEFINE_integer("max_predictions_per_seq", 20,
-                     "Maximum number of masked LM predictions per sequence. Must match data generation.")
-flags.DEFINE_bool("do_train", False, "Whether to run training.")
-flags.DEFINE_bool("do_eval", False, "Whether to run eval on the dev set.")
-flags.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
-flags.DEFINE_integer("eval_batch_size", 8, "Total batch size for eval.")
-flags.DEFINE_float("learning_rate", 5e-5, "The initial learning rate for Adam.")
-flags.DEFINE_integer("num_train_steps", 100000, "Number of training steps.")
-flags.DEFINE_integer("num_warmup_steps", 10000, "Number of warmup steps.")
-flags.DEFINE_integer("max_eval_steps", 100, "Maximum number of eval steps.")
+                     "Masked-LM positions per sequence in the records; must equal the value the records were "
+                     "made with.")
+flags.DEFINE_integer("num_train_steps", 100000,
+                     "Total optimizer steps of the run; the learning rate reaches zero at the last one.")
+flags.DEFINE_integer("num_warmup_steps", 10000,
+                     "Steps at the start during which the learning rate climbs linearly from zero to "
+                     "--learning_rate.")
+flags.DEFINE_integer("max_eval_steps", 100, "--do_eval stops after this many evaluation batches at the most.")
 
 ## Beyond Google's script
 flags.DEFINE_string("eval_input_file", None,
@@ -52,9 +47,9 @@ flags.DEFINE_string("eval_input_file", None,
 flags.DEFINE_bool("no_nsp", False,
                   "Train without the next-sentence-prediction loss (masked LM only); the records need no "
                   "next_sentence_labels.")
-
-common_flags.define_tpu_flags()
 common_flags.define_accelerator_flags()
+# `--help` lists the shared flags with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 
 def main(_):

@@ -33,52 +33,40 @@ import tokenization
 
 FLAGS = flags.FLAGS
 
-## Required parameters (checked in main)
-flags.DEFINE_string("bert_config_file", None,
-                    "The config json file corresponding to the pre-trained BERT model. "
-                    "This specifies the model architecture.")
-flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-flags.DEFINE_string("output_dir", None,
-                    "The output directory where the model checkpoints and predictions will be written.")
-
-## Other parameters (Google's)
-flags.DEFINE_string("train_file", None, "SQuAD-format json for training. E.g., train-v1.1.json")
+## Google's flags: the shared ones from bert/common_flags.py (required ones are checked in main), then this
+## script's own.
+common_flags.define_model_flags()
+common_flags.define_tokenizer_flags()
+common_flags.define_max_seq_length_flag(384)
+common_flags.define_run_flags(("train", "predict"))
+common_flags.define_training_flags()
+common_flags.define_tpu_flags()
+common_flags.define_accelerator_flags()
+flags.DEFINE_string("train_file", None,
+                    "SQuAD-format JSON to train on with --do_train (e.g. SQuAD's train-v1.1.json, CMRC 2018's "
+                    "train set).")
 flags.DEFINE_string("predict_file", None,
-                    "SQuAD-format json for predictions. E.g., dev-v1.1.json or test-v1.1.json")
-flags.DEFINE_string("init_checkpoint", None,
-                    "Initial checkpoint (usually from a pre-trained BERT model).")
-flags.DEFINE_bool("do_lower_case", True,
-                  "Whether to lower case the input text. Should be True for uncased models and False for cased "
-                  "models (Chinese models are uncased).")
-flags.DEFINE_integer("max_seq_length", 384,
-                     "The maximum total input sequence length after WordPiece tokenization. Sequences longer "
-                     "than this will be truncated, and sequences shorter than this will be padded.")
+                    "SQuAD-format JSON whose questions --do_predict answers (e.g. dev-v1.1.json); --eval also "
+                    "needs its reference answers.")
 flags.DEFINE_integer("doc_stride", 128,
-                     "When splitting up a long document into chunks, how much stride to take between chunks.")
-flags.DEFINE_integer("max_query_length", 64,
-                     "The maximum number of tokens for the question. Questions longer than this will be "
-                     "truncated to this length.")
-flags.DEFINE_bool("do_train", False, "Whether to run training.")
-flags.DEFINE_bool("do_predict", False, "Whether to run eval on the dev set.")
-flags.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
-flags.DEFINE_integer("predict_batch_size", 8, "Total batch size for predictions.")
-flags.DEFINE_float("learning_rate", 5e-5, "The initial learning rate for Adam.")
-flags.DEFINE_float("num_train_epochs", 3.0, "Total number of training epochs to perform.")
-flags.DEFINE_float("warmup_proportion", 0.1,
-                   "Proportion of training to perform linear learning rate warmup for. E.g., 0.1 = 10% of "
-                   "training.")
+                     "A context too long for one input is cut into overlapping windows; each window starts this "
+                     "many tokens after the previous one.")
+flags.DEFINE_integer("max_query_length", 64, "Questions are cut to at most this many WordPiece tokens.")
 flags.DEFINE_integer("n_best_size", 20,
-                     "The total number of n-best predictions to generate in the nbest_predictions.json output "
-                     "file.")
+                     "How many top-scoring candidate answers per question go into nbest_predictions.json (and "
+                     "are considered for predictions.json).")
 flags.DEFINE_integer("max_answer_length", 30,
-                     "The maximum length of an answer that can be generated. This is needed because the start "
-                     "and end predictions are not conditioned on one another.")
+                     "Longest answer, in WordPiece tokens, that may be predicted. Start and end positions are "
+                     "scored independently, so this bound rules out implausibly long spans.")
 flags.DEFINE_bool("verbose_logging", False,
-                  "If true, all of the warnings related to data processing will be printed.")
+                  "Log each answer that had to be repaired or could not be found while reading the data (the "
+                  "counts are logged either way).")
 flags.DEFINE_bool("version_2_with_negative", False,
-                  "If true, the SQuAD examples contain some that do not have an answer.")
+                  "SQuAD 2.0 style data: some questions have no answer in the context, and the model may "
+                  "answer none (null_odds.json is written too).")
 flags.DEFINE_float("null_score_diff_threshold", 0.0,
-                   "If null_score - best_non_null is greater than the threshold predict null.")
+                   "With --version_2_with_negative: answer nothing when the no-answer score beats the best "
+                   "span's score by more than this margin.")
 
 ## Additions
 flags.DEFINE_enum("dataset", "auto", list(squad_scoring.DATASETS),
@@ -88,8 +76,8 @@ flags.DEFINE_bool("eval", False,
                   "After --do_predict, score predictions.json against --predict_file with the official rules "
                   "of --dataset and write eval_results.json.")
 
-common_flags.define_tpu_flags()
-common_flags.define_accelerator_flags()
+# `--help` lists the shared flags with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 
 def validate_flags(flag_values, bert_config):
