@@ -10,18 +10,18 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from bert import common_flags
 from bert import vocab_builder
 from bert.errors import UsageError
 
 FLAGS = flags.FLAGS
 
+common_flags.define_tokenizer_flags(with_vocab_file=False)
 flags.DEFINE_string("input_file", None,
                     "Comma-separated text files or glob patterns (same format as create_pretraining_data.py).")
 flags.DEFINE_string("output_file", None, "Where to write vocab.txt (one token per line).")
 flags.DEFINE_integer("vocab_size", vocab_builder.DEFAULT_VOCAB_SIZE,
                      "Target vocabulary size including reserved tokens (21128 = Google's Chinese vocab).")
-flags.DEFINE_bool("do_lower_case", True,
-                  "Lower-case the text before training; use the same value later for the BERT scripts.")
 flags.DEFINE_bool("strip_accents", None,
                   "Strip accents (NFD, drop combining marks). Default: same as --do_lower_case, like "
                   "tokenization.FullTokenizer.")
@@ -31,6 +31,9 @@ flags.DEFINE_list("extra_tokens", [], "Further reserved tokens after the unused 
 flags.DEFINE_integer("min_frequency", 2, "Minimum count of a merged WordPiece (single characters are always kept).")
 flags.DEFINE_integer("limit_alphabet", None,
                      "Keep only this many most frequent characters (default: all, so no training character is [UNK]).")
+
+# `--help` lists the shared flag with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 flags.mark_flag_as_required("input_file")
 flags.mark_flag_as_required("output_file")

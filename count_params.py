@@ -11,12 +11,14 @@ import sys
 from absl import app
 from absl import flags
 
+from bert import common_flags
 from bert import modeling
 from bert.errors import UsageError
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("bert_config_file", None, "The config json file of the BERT model to count.")
+common_flags.define_model_flags(with_init_checkpoint=False)
+flags.adopt_module_key_flags(common_flags)
 flags.mark_flag_as_required("bert_config_file")
 
 

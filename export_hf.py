@@ -15,25 +15,26 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from bert import common_flags
 from bert import hf_interop
 from bert.errors import UsageError
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("init_checkpoint", None, "TF checkpoint prefix (or a directory with a `checkpoint` file).")
-flags.DEFINE_string("bert_config_file", None, "bert_config.json of the checkpoint.")
-flags.DEFINE_string("vocab_file", None, "vocab.txt of the checkpoint (copied into the output).")
+common_flags.define_model_flags()
+common_flags.define_tokenizer_flags()
 flags.DEFINE_string("output_dir", None, "Hugging Face model directory to write.")
 flags.DEFINE_enum("head", "auto", ("auto",) + hf_interop.HEADS,
                   "Which model to export: none (BertModel), pretraining (BertForPreTraining: masked LM + next "
                   "sentence), masked_lm (BertForMaskedLM: checkpoints pretrained without NSP, e.g. RoBERTa-wwm), "
                   "classifier (BertForSequenceClassification, run_classifier.py checkpoints), squad "
                   "(BertForQuestionAnswering, run_squad.py checkpoints); auto picks it from the variables.")
-flags.DEFINE_bool("do_lower_case", True, "Written to tokenizer_config.json; use the value the model was trained with.")
 flags.DEFINE_list("label_names", None,
                   "Classifier head: label names in label-id order (run_classifier.py's label list) for id2label.")
 flags.DEFINE_enum("sentence_pooling", "none", hf_interop.SENTENCE_POOLING_MODES,
                   "Also write sentence-transformers module files with this pooling (mean or cls).")
+# `--help` lists the shared flags with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 for _name in ("init_checkpoint", "bert_config_file", "vocab_file", "output_dir"):
   flags.mark_flag_as_required(_name)

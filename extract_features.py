@@ -29,31 +29,23 @@ from bert.errors import UsageError
 
 FLAGS = flags.FLAGS
 
+common_flags.define_model_flags()
+common_flags.define_tokenizer_flags()
+common_flags.define_max_seq_length_flag(128)
+common_flags.define_tpu_flags()
 flags.DEFINE_string("input_file", None, "Text file, one example per line: \"text\" or \"text_a ||| text_b\".")
 flags.DEFINE_string("output_file", None, "Where to write the features (JSON lines, or .npy with --pooling).")
 flags.DEFINE_string("layers", "-1,-2,-3,-4", "Encoder layers to output (-1 is the top layer, 0 the first).")
-flags.DEFINE_string("bert_config_file", None,
-                    "The config json file corresponding to the pre-trained BERT model. "
-                    "This specifies the model architecture.")
-flags.DEFINE_integer("max_seq_length", 128,
-                     "The maximum total input sequence length after WordPiece tokenization. "
-                     "Sequences longer than this will be truncated, and sequences shorter "
-                     "than this will be padded.")
-flags.DEFINE_string("init_checkpoint", None, "Initial checkpoint (usually from a pre-trained BERT model).")
-flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-flags.DEFINE_bool("do_lower_case", True,
-                  "Whether to lower case the input text. Should be True for uncased "
-                  "models and False for cased models.")
-flags.DEFINE_integer("batch_size", 32, "Batch size for predictions.")
+flags.DEFINE_integer("batch_size", 32, "Examples per prediction batch.")
 flags.DEFINE_bool("use_one_hot_embeddings", False,
-                  "If True, tf.one_hot will be used for embedding lookups, otherwise "
-                  "tf.nn.embedding_lookup will be used. On TPUs, this should be True "
-                  "since it is much faster.")
+                  "Look the word embeddings up as a one-hot matrix product instead of a gather; the product is "
+                  "the faster choice on TPUs.")
 flags.DEFINE_enum("pooling", "none", feature_extraction.POOLING_MODES,
                   "none: per-token features (Google's JSON lines). cls / mean: one sentence vector per input line "
                   "(the pooled vectors of the --layers, concatenated), written as a .npy matrix when "
                   "--output_file ends in .npy, else as JSON lines {\"linex_index\", \"values\"}.")
-common_flags.define_tpu_flags()
+# `--help` lists the shared flags with the script's own.
+flags.adopt_module_key_flags(common_flags)
 
 REQUIRED_FLAGS = ("input_file", "output_file", "vocab_file", "bert_config_file", "init_checkpoint")
 
