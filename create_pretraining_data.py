@@ -18,20 +18,27 @@ from wwm import pipeline
 FLAGS = flags.FLAGS
 
 # Google's flags (names, defaults and meanings unchanged).
-flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of files, globs allowed).")
-flags.DEFINE_string("output_file", None, "Output TFRecord file (or comma-separated list of files).")
-flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text. Should be True for uncased "
-                  "models and False for cased models.")
-flags.DEFINE_bool("do_whole_word_mask", False, "Whether to use whole word masking rather than per-WordPiece "
-                  "masking (Google's: groups ## pieces; see --chinese_wwm for Chinese words).")
-flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
-flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
-flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-flags.DEFINE_float("short_seq_prob", 0.1, "Probability of creating sequences which are shorter than the "
-                   "maximum length.")
+flags.DEFINE_string("input_file", None, "Plain-text corpus: comma-separated paths or glob patterns; one sentence a "
+                    "line, a blank line between documents.")
+flags.DEFINE_string("output_file", None, "TFRecord file(s) to write, comma separated; instances are spread over "
+                    "them.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary (vocab.txt) of the model the data is made for.")
+flags.DEFINE_bool("do_lower_case", True, "Lower-case the text and strip accents before WordPiece splitting; "
+                  "must match the vocabulary (True for uncased models such as Google's Chinese BERT).")
+flags.DEFINE_bool("do_whole_word_mask", False, "Mask a word's WordPiece pieces together (a piece and the ## "
+                  "pieces after it), not each piece alone; --chinese_wwm does this for Chinese words.")
+flags.DEFINE_integer("max_seq_length", 128, "Length in WordPiece tokens, [CLS] and [SEP] included, of every "
+                     "instance written (shorter ones are padded).")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Upper bound on the masked positions of one instance (the "
+                     "masked-LM feature lists have this length).")
+flags.DEFINE_integer("random_seed", 12345, "Seed of every random choice (pairing, lengths, masks); the same "
+                     "seed and input give the same output.")
+flags.DEFINE_integer("dupe_factor", 10, "How many passes over the corpus to write, each with fresh masks and "
+                     "pairings.")
+flags.DEFINE_float("masked_lm_prob", 0.15, "Share of an instance's tokens picked for masked-LM prediction "
+                   "(at most --max_predictions_per_seq).")
+flags.DEFINE_float("short_seq_prob", 0.1, "Chance that an instance is given a random target length below "
+                   "--max_seq_length, so that training also sees short inputs.")
 
 # New flags.
 flags.DEFINE_bool("chinese_wwm", False, "Chinese whole-word masking: CJK runs are segmented by --segmenter and "
