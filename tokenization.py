@@ -104,7 +104,7 @@ def convert_to_unicode(text):
 
 
 def printable_text(text):
-  """Returns `text` in a form suitable for print() or tf.logging (on Python 3: str)."""
+  """Returns `text` as a str that can be printed or logged (bytes are decoded like convert_to_unicode)."""
   return convert_to_unicode(text)
 
 
@@ -318,7 +318,7 @@ class WordpieceTokenizer(object):
   def tokenize(self, text):
     """Returns the WordPiece tokens of every whitespace-separated word in `text`.
 
-    For example "unaffable" -> ["un", "##aff", "##able"].
+    With a vocabulary holding "play" and "##ing", "playing" -> ["play", "##ing"].
 
     Args:
       text: a single word or whitespace-separated words, already passed through BasicTokenizer.
@@ -401,7 +401,7 @@ def _is_control(char):
 def _is_punctuation(char):
   """Whether `char` is split off as its own token: any non-alphanumeric ASCII symbol, or category P*."""
   cp = ord(char)
-  # ASCII symbols such as "$", "^" and "`" are not category P but are treated as punctuation for consistency.
+  # Every ASCII symbol counts, including "$", "^" and "`", which Unicode files under symbols (S*), not P*.
   if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
     return True
   return unicodedata.category(char).startswith("P")
