@@ -15,7 +15,7 @@ from bert.tasks.base import PaddingInputExample
 
 
 class InputFeatures(object):
-  """A single set of features of data (Google's API)."""
+  """The model inputs of one example: token ids, attention mask, segment ids and label id (Google's class)."""
 
   def __init__(self, input_ids, input_mask, segment_ids, label_id, is_real_example=True):
     self.input_ids = input_ids
@@ -26,8 +26,8 @@ class InputFeatures(object):
 
 
 def truncate_seq_pair(tokens_a, tokens_b, max_length):
-  """Truncates a sequence pair in place to max_length, always shortening the longer one (Google's heuristic:
-  a token of the shorter sequence carries more information than one more of the longer)."""
+  """Drops tokens from the end of the currently longer list, in place, until both fit in max_length together
+  (Google's rule: cutting the longer text loses less, since each of its tokens matters less)."""
   while len(tokens_a) + len(tokens_b) > max_length:
     if len(tokens_a) > len(tokens_b):
       tokens_a.pop()
@@ -137,7 +137,7 @@ def _to_tf_example(feature, is_regression):
 
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder, is_regression=False,
                                 seed=None):
-  """Creates an `input_fn` closure reading the TFRecords written by file_based_convert_examples_to_features.
+  """Returns the TPUEstimator input_fn over the TFRecords that file_based_convert_examples_to_features wrote.
 
   Args:
     input_file: TFRecord path.

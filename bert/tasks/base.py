@@ -26,7 +26,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class InputExample(object):
-  """A single training/test example for simple sequence classification (Google's API).
+  """One text, or text pair, to classify, with its id and label (Google's class).
 
   Attributes:
     guid: unique id of the example, e.g. "train-12".
@@ -49,7 +49,7 @@ class InputExample(object):
 
 
 class PaddingInputExample(object):
-  """Fake example so the number of examples is a multiple of the batch size (TPU needs fixed batches).
+  """Filler that pads an example list to whole batches (TPU batches have a fixed size).
 
   Its features are all zeros with is_real_example=0, so it is left out of metrics and outputs.
   """
@@ -97,7 +97,7 @@ class FileStats(object):
 
 
 class DataProcessor(object):
-  """Base class for the data converters of sequence classification data sets.
+  """A classification task: reads its data set's files into InputExamples and knows its label set.
 
   Subclasses set the class attributes and implement `_read_split(split, path)` (a generator of InputExample;
   labels are checked by the base class) and `get_labels()`.
@@ -129,19 +129,19 @@ class DataProcessor(object):
 
   # ---- Google's API -------------------------------------------------------------------------------------------
   def get_train_examples(self, data_dir):
-    """Gets a list of `InputExample`s for the train set."""
+    """The training split as InputExamples."""
     return self.get_examples(data_dir, "train")
 
   def get_dev_examples(self, data_dir):
-    """Gets a list of `InputExample`s for the dev set."""
+    """The development (evaluation) split as InputExamples."""
     return self.get_examples(data_dir, "dev")
 
   def get_test_examples(self, data_dir):
-    """Gets a list of `InputExample`s for prediction."""
+    """The test (prediction) split as InputExamples."""
     return self.get_examples(data_dir, "test")
 
   def get_labels(self):
-    """Gets the list of labels for this data set (for regression: a single placeholder)."""
+    """The task's labels in label-id order (for regression: a single placeholder)."""
     raise NotImplementedError()
 
   @classmethod
