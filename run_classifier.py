@@ -111,7 +111,7 @@ def check_flags(flag_values):
   """Raises UsageError for missing required flags or impossible values."""
   common_flags.require_flags(flag_values, ["task_name", "vocab_file", "bert_config_file", "output_dir"])
   if not (flag_values.do_train or flag_values.do_eval or flag_values.do_predict or flag_values.export_dir):
-    raise UsageError("At least one of `do_train`, `do_eval`, `do_predict' or `export_dir' must be True.")
+    raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
   if (flag_values.do_train or flag_values.do_eval or flag_values.do_predict) and not flag_values.data_dir:
     raise UsageError("--data_dir is required")
   for name in ("train_batch_size", "eval_batch_size", "predict_batch_size", "max_seq_length"):

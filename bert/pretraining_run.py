@@ -46,7 +46,7 @@ class PretrainingArgs:
       if not getattr(self, name):
         raise UsageError("--%s is required" % name)
     if not self.do_train and not self.do_eval:
-      raise UsageError("At least one of --do_train or --do_eval must be True")
+      raise UsageError("nothing to do: give --do_train, --do_eval or both")
     for name in ("max_seq_length", "max_predictions_per_seq", "train_batch_size", "eval_batch_size",
                  "max_eval_steps"):
       if getattr(self, name) < 1:
