@@ -11,6 +11,7 @@ import uuid
 import tensorflow as tf
 from absl import logging
 
+from bert import tfrecord_input
 from bert.tasks.base import PaddingInputExample
 
 
@@ -158,20 +159,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
       "is_real_example": tf.io.FixedLenFeature([], tf.int64),
   }
 
-  def decode_record(record):
-    example = tf.io.parse_single_example(record, name_to_features)
-    # TPUs support only int32 among the integer types.
-    return {name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value
-            for name, value in example.items()}
-
-  def input_fn(params):
-    dataset = tf.data.TFRecordDataset(input_file)
-    if is_training:
-      dataset = dataset.repeat().shuffle(buffer_size=100, seed=seed)
-    dataset = dataset.map(decode_record)
-    return dataset.batch(params["batch_size"], drop_remainder=drop_remainder)
-
-  return input_fn
+  return tfrecord_input.single_file_input_fn_builder(input_file, name_to_features, is_training, drop_remainder,
+                                                     seed=seed)
 
 
 def features_file(output_dir, name):

@@ -13,6 +13,7 @@ import collections
 
 import tensorflow as tf
 
+from bert import tfrecord_input
 from bert.errors import UsageError
 
 SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
@@ -130,10 +131,7 @@ def feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp=
   return spec
 
 
-def decode_record(record, spec):
-  """Parses one serialized Example; int64 -> int32 (TPUs support int32 only, and it is enough)."""
-  example = tf.io.parse_single_example(record, spec)
-  return {name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value for name, value in example.items()}
+decode_record = tfrecord_input.decode_record
 
 
 def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_training, record_format,

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from bert import estimator_utils
 from bert import modeling
+from bert import tfrecord_input
 
 tf1 = tf.compat.v1
 
@@ -145,17 +146,4 @@ def input_fn_builder(input_file, seq_length, is_training, drop_remainder):
     name_to_features["start_positions"] = tf.io.FixedLenFeature([], tf.int64)
     name_to_features["end_positions"] = tf.io.FixedLenFeature([], tf.int64)
 
-  def decode_record(record):
-    # TPUs only support int32; tf.Example only int64.
-    example = tf.io.parse_single_example(record, name_to_features)
-    return {name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value
-            for name, value in example.items()}
-
-  def input_fn(params):
-    dataset = tf.data.TFRecordDataset(input_file)
-    if is_training:
-      dataset = dataset.repeat().shuffle(buffer_size=100)
-    dataset = dataset.map(decode_record, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.batch(params["batch_size"], drop_remainder=drop_remainder)
-
-  return input_fn
+  return tfrecord_input.single_file_input_fn_builder(input_file, name_to_features, is_training, drop_remainder)
