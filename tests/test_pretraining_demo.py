@@ -95,8 +95,6 @@ def test_training_lines_advance_the_bar():
 
 
 def test_miniature_demo_runs_every_stage_and_reports_the_baseline(tmp_path, capsys):
-  if not CORPUS.exists():
-    pytest.skip("sample_data/zh_corpus.txt not present")
   # A few documents and steps: checks the wiring (data -> training -> held-out eval -> summary), not learning.
   documents = pretraining_demo.read_documents(str(CORPUS))[:12]
   corpus = str(tmp_path / "small.txt")
