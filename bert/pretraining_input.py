@@ -13,6 +13,7 @@ import collections
 
 import tensorflow as tf
 
+from bert import file_patterns
 from bert import tfrecord_input
 from bert.errors import UsageError
 
@@ -27,29 +28,8 @@ RecordFormat = collections.namedtuple("RecordFormat", ["has_word_ids", "has_next
 
 
 def expand_input_files(patterns, flag_name="--input_file"):
-  """Expands a comma-separated list of file names / glob patterns (Google's --input_file syntax).
-
-  Args:
-    patterns: e.g. "data/shard_*.tfrecord,extra.tfrecord".
-    flag_name: the flag the patterns came from, for error messages.
-
-  Returns:
-    Sorted, de-duplicated list of files (sorted per pattern, patterns in the given order).
-
-  Raises:
-    UsageError: the flag is empty, or a pattern matches no file.
-  """
-  files = []
-  entries = [entry.strip() for entry in (patterns or "").split(",") if entry.strip()]
-  if not entries:
-    raise UsageError("%s is empty: give TFRecord files or glob patterns, comma-separated" % flag_name)
-  for entry in entries:
-    matched = sorted(tf.io.gfile.glob(entry))
-    if not matched:
-      raise UsageError("%s %s matches no files" % (flag_name, entry))
-    files.extend(name for name in matched if name not in files)
-  return files
-
+  """Google's --input_file syntax (comma list and globs, also gs://) expanded to files; see bert.file_patterns."""
+  return file_patterns.expand_file_patterns(patterns, flag_name, glob_fn=tf.io.gfile.glob)
 
 def _first_example(path, flag_name):
   """Parses the first tf.train.Example of a TFRecord file."""

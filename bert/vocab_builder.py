@@ -10,7 +10,6 @@ The vocabulary starts with BERT's special tokens in a fixed order, then optional
 repurposed later without resizing the embedding table, then any extra reserved tokens (e.g. `<S>`, `<T>` as in
 Google's Chinese vocabulary), then the learned WordPieces.
 """
-import glob
 import os
 
 from tokenizers import Tokenizer
@@ -19,6 +18,7 @@ from tokenizers import normalizers
 from tokenizers import pre_tokenizers
 from tokenizers import trainers
 
+from bert import file_patterns
 from bert.errors import UsageError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -54,33 +54,8 @@ def reserved_tokens(num_unused_tokens=0, extra_tokens=()):
 
 
 def expand_input_files(patterns):
-  """Expands comma-separated file names / glob patterns like Google's create_pretraining_data.py.
-
-  Args:
-    patterns: a string "a.txt,dir/*.txt" or a list of such strings.
-
-  Returns:
-    Sorted, de-duplicated list of existing file paths.
-
-  Raises:
-    UsageError: a pattern matches no file.
-  """
-  if isinstance(patterns, str):
-    patterns = [patterns]
-  files = []
-  for pattern_list in patterns:
-    for pattern in pattern_list.split(","):
-      pattern = pattern.strip()
-      if not pattern:
-        continue
-      matches = sorted(glob.glob(pattern))
-      if not matches:
-        raise UsageError("--input_file: %s matches no file" % pattern)
-      files.extend(m for m in matches if m not in files)
-  if not files:
-    raise UsageError("--input_file: no input file given")
-  return files
-
+  """Google's --input_file syntax (comma list and globs) expanded to files; see bert.file_patterns."""
+  return file_patterns.expand_file_patterns(patterns, "--input_file")
 
 def bert_normalizer(do_lower_case=True, strip_accents=None):
   """Returns the normaliser matching tokenization.BasicTokenizer.

@@ -20,7 +20,7 @@ def test_expand_input_files_takes_comma_lists_and_globs(tmp_path):
 
 def test_pattern_matching_nothing_is_named_in_the_error(tmp_path):
   (tmp_path / "a.tfrecord").write_bytes(b"")
-  with pytest.raises(UsageError, match=r"^--eval_input_file .*/missing_\*.tfrecord matches no files$"):
+  with pytest.raises(UsageError, match=r"^--eval_input_file .*/missing_\*.tfrecord matches no file$"):
     pretraining_input.expand_input_files("%s/a.tfrecord,%s/missing_*.tfrecord" % (tmp_path, tmp_path),
                                          "--eval_input_file")
   with pytest.raises(UsageError, match="--input_file is empty"):

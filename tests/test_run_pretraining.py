@@ -205,7 +205,7 @@ def test_script_reports_bad_input_in_one_line(tmp_path):
             "--max_predictions_per_seq=%d" % PRED]
   missing = _script(common + ["--input_file=%s/nothing_*.tfrecord" % tmp_path, "--max_seq_length=32"])
   assert missing.returncode == 1
-  assert missing.stderr.strip().splitlines()[-1] == "error: --input_file %s/nothing_*.tfrecord matches no files" % tmp_path
+  assert missing.stderr.strip().splitlines()[-1] == "error: --input_file %s/nothing_*.tfrecord matches no file" % tmp_path
   assert "Traceback" not in missing.stderr
   wrong_length = _script(common + ["--input_file=" + records, "--max_seq_length=64"])
   assert wrong_length.returncode == 1

@@ -14,7 +14,6 @@ for any number of workers and on every run.
 import collections
 import concurrent.futures
 import gc
-import glob
 import json
 import logging
 import multiprocessing
@@ -24,6 +23,7 @@ import resource
 import sys
 import time
 
+from bert import file_patterns
 from bert.errors import UsageError
 from wwm import alignment
 from wwm import instances as instances_lib
@@ -55,22 +55,8 @@ ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "s
 
 
 def expand_input_patterns(patterns):
-  """Comma-separated paths or globs -> sorted, de-duplicated list of files.
-
-  Raises:
-    UsageError: a pattern matches no file.
-  """
-  files = []
-  for pattern in [p.strip() for p in patterns.split(",") if p.strip()]:
-    matches = sorted(glob.glob(pattern))
-    matches = [m for m in matches if os.path.isfile(m)]
-    if not matches:
-      raise UsageError("--input_file %s matches no file" % pattern)
-    files.extend(m for m in matches if m not in files)
-  if not files:
-    raise UsageError("--input_file is empty")
-  return files
-
+  """Google's --input_file syntax (comma list and globs) expanded to files; see bert.file_patterns."""
+  return file_patterns.expand_file_patterns(patterns, "--input_file")
 
 def output_paths(output_file, num_output_shards):
   """Comma-separated outputs, or one output split into `num_output_shards` named NAME-00000-of-0000N.
