@@ -37,3 +37,17 @@ def zh_vocab():
 @pytest.fixture
 def en_vocab():
   return str(EN_VOCAB)
+
+
+@pytest.fixture(scope="session")
+def zh_tokenizer():
+  """FullTokenizer over the shipped Chinese vocabulary, lower-casing (Google's default)."""
+  import tokenization
+  return tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
+
+
+@pytest.fixture(scope="session")
+def en_tokenizer():
+  """FullTokenizer over the shipped English uncased vocabulary."""
+  import tokenization
+  return tokenization.FullTokenizer(str(EN_VOCAB), do_lower_case=True)

@@ -6,20 +6,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import tokenization
 from bert import squad_data
 from bert.errors import UsageError
-from conftest import EN_VOCAB, ZH_VOCAB, shared_path
-
-
-@pytest.fixture(scope="module")
-def zh_tokenizer():
-  return tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
-
-
-@pytest.fixture(scope="module")
-def en_tokenizer():
-  return tokenization.FullTokenizer(str(EN_VOCAB), do_lower_case=True)
+from conftest import shared_path
 
 
 def dataset(context, qas):

@@ -11,21 +11,10 @@ import re
 import numpy as np
 import pytest
 
-import tokenization
 from bert import squad_data
 from bert import squad_postprocess as post
 from bert import squad_scoring
-from conftest import EN_VOCAB, ZH_VOCAB, shared_path
-
-
-@pytest.fixture(scope="module")
-def zh_tokenizer():
-  return tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
-
-
-@pytest.fixture(scope="module")
-def en_tokenizer():
-  return tokenization.FullTokenizer(str(EN_VOCAB), do_lower_case=True)
+from conftest import shared_path
 
 
 def oracle_results(features, max_seq_length, version_2):

@@ -36,18 +36,8 @@ HF_MAX_WORD_CHARS = 100
 
 
 @pytest.fixture(scope="module")
-def zh_tokenizer():
-  return tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
-
-
-@pytest.fixture(scope="module")
 def zh_cased_tokenizer():
   return tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=False)
-
-
-@pytest.fixture(scope="module")
-def en_tokenizer():
-  return tokenization.FullTokenizer(str(EN_VOCAB), do_lower_case=True)
 
 
 def _write_vocab(tmp_path, tokens, name="vocab.txt"):
