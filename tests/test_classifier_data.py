@@ -210,11 +210,92 @@ def test_malformed_json_line_names_file_and_line(tmp_path):
     tasks.get_processor("afqmc").get_dev_examples(str(tmp_path))
 
 
-def test_unknown_label_names_it_and_the_allowed_labels(tmp_path):
-  _write(tmp_path / "train.tsv", ["label\ttext_a", "1\tgood", "positive\tgreat"])
-  with pytest.raises(UsageError, match=r"train\.tsv \(train-2\): unknown label 'positive' for task chnsenticorp; "
-                                       r"allowed labels: 0, 1"):
+def test_unknown_label_names_file_line_it_and_the_allowed_labels(tmp_path):
+  # A CRLF file with a BOM and a blank line before the bad row: the line is the file's, not the example's index.
+  (tmp_path / "train.tsv").write_bytes("\ufefflabel\ttext_a\r\n1\tgood\r\n\r\npositive\tgreat\r\n".encode("utf-8"))
+  with pytest.raises(UsageError, match=r"train\.tsv:4: unknown label 'positive' for task chnsenticorp; "
+                                       r"allowed labels: 0, 1$"):
     tasks.get_processor("chnsenticorp").get_train_examples(str(tmp_path))
+  _write(tmp_path / "dev.json", ['{"sentence": "a", "label": "Positive"}', '{"sentence": "b", "label": "meh"}'])
+  with pytest.raises(UsageError, match=r"dev\.json:2: unknown label 'meh' for task eprstmt"):
+    tasks.get_processor("eprstmt").get_dev_examples(str(tmp_path))
+  _write(tmp_path / "dev.tsv", ["index\tsentence1\tsentence2\tscore", "0\ta\tb\t1.5", "1\tc\td\thigh"])
+  with pytest.raises(UsageError, match=r"dev\.tsv:3: score 'high' is not a number"):
+    tasks.get_processor("stsb").get_dev_examples(str(tmp_path))
+  _write(tmp_path / "test.txt", ["标题\t3", "标题\t12"])  # THUCNews: no header
+  _write(tmp_path / "train.txt", ["标题\t3", "标题\t12"])
+  with pytest.raises(UsageError, match=r"train\.txt:2: unknown label '12' for task thucnews"):
+    tasks.get_processor("thucnews").get_train_examples(str(tmp_path))
+
+
+def _bad_utf8_lines():
+  return "label\ttext_a\n1\tgood\n0\tba".encode("utf-8") + b"\xff\xfe" + "d\n1\t好\n".encode("utf-8")
+
+
+def test_invalid_utf8_names_file_line_and_byte_or_is_skipped(tmp_path):
+  (tmp_path / "train.tsv").write_bytes(_bad_utf8_lines())
+  with pytest.raises(UsageError, match=r"train\.tsv:3: invalid UTF-8 \(byte 0xff at column 5\).*--skip_bad_rows"):
+    tasks.get_processor("chnsenticorp").get_train_examples(str(tmp_path))
+  lenient = tasks.get_processor("chnsenticorp", skip_bad_rows=True)
+  assert [(e.guid, e.text_a) for e in lenient.get_train_examples(str(tmp_path))] == [("train-1", "good"),
+                                                                                     ("train-3", "好")]
+  assert list(lenient.stats.values())[0].skipped_bad_rows == 1
+  # gzipped, JSON lines (CLUE and generic), class.txt, and Google's _read_tsv helper.
+  with gzip.open(tmp_path / "data.tsv.gz", "wb") as handle:
+    handle.write(_bad_utf8_lines())
+  with pytest.raises(UsageError, match=r"data\.tsv\.gz:3: invalid UTF-8"):
+    tasks.get_processor("chnsenticorp", train_file="data.tsv.gz").get_train_examples(str(tmp_path))
+  (tmp_path / "dev.json").write_bytes(b'{"sentence1": "a", "sentence2": "b", "label": "1"}\r\n'
+                                      b'{"sentence1": "\xe5\xa5", "sentence2": "b", "label": "1"}\r\n')
+  with pytest.raises(UsageError, match=r"dev\.json:2: invalid UTF-8 \(byte 0xe5 at column 16\)"):
+    tasks.get_processor("afqmc").get_dev_examples(str(tmp_path))
+  assert len(tasks.get_processor("afqmc", skip_bad_rows=True).get_dev_examples(str(tmp_path))) == 1
+  with pytest.raises(UsageError, match=r"dev\.json:2: invalid UTF-8"):
+    tasks.get_processor("jsonl", text_a_field="sentence1", labels=["1"]).get_dev_examples(str(tmp_path))
+  (tmp_path / "class.txt").write_bytes(b"finance\n\xc3\n")
+  with pytest.raises(UsageError, match=r"class\.txt:2: invalid UTF-8"):
+    tasks.get_processor("thucnews", data_dir=str(tmp_path))
+  with pytest.raises(UsageError, match=r"train\.tsv:3: invalid UTF-8"):
+    tasks.DataProcessor._read_tsv(str(tmp_path / "train.tsv"))  # pylint: disable=protected-access
+
+
+def _truncated_gzip(path, text):
+  data = gzip.compress(text.encode("utf-8"))
+  path.write_bytes(data[:len(data) // 2])
+
+
+def test_truncated_or_corrupt_gzip_is_one_line_naming_the_file(tmp_path):
+  rows = "".join("train\tg\td\ty\t%d\t%d.0\tsentence %d\tother %d\n" % (i, i % 5, i, i) for i in range(400))
+  sts = tmp_path / "sts"
+  sts.mkdir()
+  _truncated_gzip(sts / "stsbenchmark.tsv.gz", "split\tgenre\tdataset\tyear\tsid\tscore\tsentence1\tsentence2\n" + rows)
+  with pytest.raises(UsageError, match=r"stsbenchmark\.tsv\.gz: truncated or corrupt gzip file, unreadable after "
+                                       r"line \d+ \(.*\)$") as error:
+    tasks.get_processor("stsb").get_train_examples(str(sts))
+  assert "\n" not in str(error.value)
+  # --skip_bad_rows does not hide a damaged file.
+  with pytest.raises(UsageError, match=r"stsbenchmark\.tsv\.gz: truncated or corrupt gzip"):
+    tasks.get_processor("stsb", skip_bad_rows=True).get_train_examples(str(sts))
+  _truncated_gzip(tmp_path / "dev.json.gz", "".join('{"sentence1": "a%d", "sentence2": "b", "label": "1"}\n' % i
+                                                    for i in range(400)))
+  with pytest.raises(UsageError, match=r"dev\.json\.gz: truncated or corrupt gzip"):
+    tasks.get_processor("afqmc", dev_file="dev.json.gz").get_dev_examples(str(tmp_path))
+  (tmp_path / "bad.tsv.gz").write_bytes(b"label\ttext_a\n1\tnot gzip at all\n")  # BadGzipFile
+  with pytest.raises(UsageError, match=r"bad\.tsv\.gz: truncated or corrupt gzip file, unreadable after line 0 "
+                                       r"\(Not a gzipped file"):
+    tasks.get_processor("chnsenticorp", train_file="bad.tsv.gz").get_train_examples(str(tmp_path))
+  data = bytearray(gzip.compress(b"label\ttext_a\n" + b"1\tsome text\n" * 50))
+  invalid_block = bytearray(data)
+  invalid_block[10] = 0xFF  # first deflate block of type 3 (reserved): zlib.error
+  (tmp_path / "zlib.tsv.gz").write_bytes(bytes(invalid_block))
+  with pytest.raises(UsageError, match=r"zlib\.tsv\.gz: truncated or corrupt gzip file, unreadable after line 0 "
+                                       r"\(.*invalid block type"):
+    tasks.get_processor("chnsenticorp", train_file="zlib.tsv.gz").get_train_examples(str(tmp_path))
+  data[-8] ^= 0xFF  # CRC of the trailer: noticed only at the end, after all the rows were read
+  (tmp_path / "crc.tsv.gz").write_bytes(bytes(data))
+  with pytest.raises(UsageError, match=r"crc\.tsv\.gz: truncated or corrupt gzip file, unreadable after line 51 "
+                                       r"\(CRC check failed"):
+    tasks.get_processor("chnsenticorp", train_file="crc.tsv.gz").get_train_examples(str(tmp_path))
 
 
 def test_unknown_task_lists_known_tasks():

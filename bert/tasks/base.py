@@ -3,8 +3,10 @@
 Google's run_classifier API is kept (`InputExample(guid, text_a, text_b, label)`, `PaddingInputExample`,
 `DataProcessor.get_train_examples(data_dir)` ...). What this module adds:
 - readers that name the file and line of a malformed row (or skip and count it with `skip_bad_rows`), accept
-  a UTF-8 BOM, CRLF line endings and gzip, and refuse empty files;
-- label checking: an unknown label is an error naming it and the allowed labels;
+  a UTF-8 BOM, CRLF line endings and gzip, and refuse empty files; a line with invalid UTF-8 is such a
+  malformed row (an error naming file, line and byte, never silently replaced, because it is labelled data), and a
+  truncated or corrupt .gz is an error naming the file;
+- label checking: an unknown label is an error naming the file, the line, the label and the allowed labels;
 - labels that mean "no gold label" (OCNLI/CMNLI `-`) are dropped and counted in `DataProcessor.stats`;
 - per-task split layouts: a processor lists candidate file names per split, so the official layout and the
   layouts of ../shared/data both work, and `--train_file/--dev_file/--test_file` can override them.
@@ -17,7 +19,9 @@ import gzip
 import io
 import json
 import os
+import re
 import sys
+import zlib
 
 from bert.errors import UsageError
 
@@ -55,13 +59,15 @@ class PaddingInputExample(object):
   """
 
 
-def open_text(path):
+def open_text(path, errors="strict"):
   """Opens a text file for reading as UTF-8 (BOM removed, newlines kept for csv); .gz is decompressed.
 
-  Remote paths (gs://...) go through tf.io.gfile, imported only then.
+  Remote paths (gs://...) go through tf.io.gfile, imported only then. The readers of this module read through
+  `text_lines`, which turns undecodable bytes and corrupt gzip data into UsageErrors naming file and line.
 
   Args:
     path: local or remote path.
+    errors: the codec's error handler ("strict": a UnicodeDecodeError while reading).
 
   Returns:
     A text file object.
@@ -80,7 +86,47 @@ def open_text(path):
     raw = open(path, "rb")
   if path.endswith(".gz"):
     raw = gzip.GzipFile(fileobj=raw)
-  return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+  return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors=errors)
+
+
+# Bytes that are not UTF-8 come through the "surrogateescape" handler as U+DC80..U+DCFF; strict UTF-8 never
+# decodes to these code points, so finding one means the line had invalid bytes.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def invalid_utf8(line):
+  """None if `line` (read by `text_lines`) decoded cleanly, else a description such as "invalid UTF-8 (byte
+  0xff at column 3)"."""
+  match = _ESCAPED_BYTE.search(line)
+  if match is None:
+    return None
+  return "invalid UTF-8 (byte 0x%02x at column %d)" % (ord(match.group()) - 0xDC00, match.start() + 1)
+
+
+def text_lines(path):
+  """Yields (line_number, line) of a text file (see open_text), line endings kept, line numbers from 1.
+
+  Invalid UTF-8 does not stop the reading: its bytes are escaped (check each line with `invalid_utf8`), so the
+  caller can name the line, or skip it and go on.
+
+  Raises:
+    UsageError: the file does not exist, cannot be read, or is a truncated or corrupt gzip file.
+  """
+  handle = open_text(path, errors="surrogateescape")
+  number = 0
+  with handle:
+    while True:
+      try:
+        line = handle.readline()
+      except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise UsageError("%s: truncated or corrupt gzip file, unreadable after line %d (%s)"
+                         % (path, number, error)) from None
+      except OSError as error:
+        raise UsageError("%s: cannot be read after line %d (%s)" % (path, number, error)) from None
+      if not line:
+        return
+      number += 1
+      yield number, line
 
 
 class FileStats(object):
@@ -90,6 +136,8 @@ class FileStats(object):
     self.examples = 0
     self.skipped_bad_rows = 0
     self.dropped_no_gold_label = 0
+    # Line number of the row read last (set by read_tsv/read_jsonl), so label errors can name the line.
+    self.line = None
 
   def as_dict(self):
     return {"examples": self.examples, "skipped_bad_rows": self.skipped_bad_rows,
@@ -149,13 +197,19 @@ class DataProcessor(object):
     """Google's helper for custom processors: every row of a tab-separated file, as lists of strings.
 
     quotechar=None (Google's default) reads quotes as ordinary characters.
+
+    Raises:
+      UsageError: missing or unreadable file, invalid UTF-8 or a malformed row (naming file and line).
     """
-    with open_text(input_file) as handle:
-      if quotechar is None:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-      else:
-        reader = csv.reader(handle, delimiter="\t", quotechar=quotechar)
+    lines = strict_text_lines(input_file)
+    if quotechar is None:
+      reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+      reader = csv.reader(lines, delimiter="\t", quotechar=quotechar)
+    try:
       return [row for row in reader]
+    except csv.Error as error:
+      raise UsageError("%s:%d: %s" % (input_file, reader.line_num, error)) from None
 
   # ---- evaluation/prediction sets ----------------------------------------------------------------------------
   def dev_sets(self, data_dir):
@@ -186,7 +240,7 @@ class DataProcessor(object):
           if not self.is_regression and example.label in self.no_gold_labels:
             stats.dropped_no_gold_label += 1
             continue
-          example.label = self._checked_label(example.label, path, example.guid, split)
+          example.label = self._checked_label(example.label, _where(path, stats.line, example.guid), split)
         examples.append(example)
         stats.examples += 1
     if not examples:
@@ -226,13 +280,16 @@ class DataProcessor(object):
     """Yields the InputExamples of one file (labels unchecked). Implemented by each task."""
     raise NotImplementedError()
 
-  def _checked_label(self, label, path, guid, split):
-    """Returns the label normalised (str, or float for regression); UsageError if it is not allowed."""
+  def _checked_label(self, label, where, split):
+    """Returns the label normalised (str, or float for regression); UsageError if it is not allowed.
+
+    `where` names the row in errors ("train.tsv:9").
+    """
     if self.is_regression:
       try:
         return float(label)
       except (TypeError, ValueError):
-        raise UsageError("%s (%s): score %r is not a number" % (path, guid, label)) from None
+        raise UsageError("%s: score %r is not a number" % (where, label)) from None
     label = str(label).strip()
     allowed = self.get_labels()
     if label not in allowed:
@@ -240,8 +297,7 @@ class DataProcessor(object):
         # Unlabelled test files carry placeholders (GLUE RTE's -1); prediction does not need a label.
         return None
       shown = ", ".join(allowed[:30]) + (" ..." if len(allowed) > 30 else "")
-      raise UsageError("%s (%s): unknown label %r for task %s; allowed labels: %s"
-                       % (path, guid, label, self.name, shown))
+      raise UsageError("%s: unknown label %r for task %s; allowed labels: %s" % (where, label, self.name, shown))
     return label
 
   # ---- helpers for subclasses ---------------------------------------------------------------------------------
@@ -262,28 +318,37 @@ class DataProcessor(object):
       header: the first row is a header; it is yielded too, as line 1, and sets num_columns.
 
     Raises:
-      UsageError: empty file; a row with the wrong column count (unless skip_bad_rows).
+      UsageError: empty, unreadable or corrupt (.gz) file; a row with invalid UTF-8 or the wrong column count
+        (unless skip_bad_rows).
     """
-    with open_text(path) as handle:
-      reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-      seen_any = False
-      for fields in reader:
-        line = reader.line_num
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-          continue  # blank line (e.g. a trailing newline)
-        if header and not seen_any:
-          num_columns = len(fields)
-          seen_any = True
-          yield line, fields
-          continue
+    reader = csv.reader(self._checked_lines(path, stats), delimiter="\t", quoting=csv.QUOTE_NONE)
+    seen_any = False
+    while True:
+      try:
+        fields = next(reader)
+      except StopIteration:
+        break
+      except csv.Error as error:  # e.g. a NUL character
+        self.bad_row(stats, "%s:%d: %s" % (path, reader.line_num, error))
+        continue
+      line = reader.line_num
+      if not fields or (len(fields) == 1 and not fields[0].strip()):
+        continue  # blank line (e.g. a trailing newline)
+      if header and not seen_any:
+        num_columns = len(fields)
         seen_any = True
-        if num_columns is not None and len(fields) != num_columns:
-          self.bad_row(stats, "%s:%d: expected %d tab-separated columns, found %d"
-                       % (path, line, num_columns, len(fields)))
-          continue
+        stats.line = line
         yield line, fields
-      if not seen_any:
-        raise UsageError("%s: the file is empty" % path)
+        continue
+      seen_any = True
+      if num_columns is not None and len(fields) != num_columns:
+        self.bad_row(stats, "%s:%d: expected %d tab-separated columns, found %d"
+                     % (path, line, num_columns, len(fields)))
+        continue
+      stats.line = line
+      yield line, fields
+    if not seen_any:
+      raise UsageError("%s: the file is empty" % path)
 
   def read_tsv_with_header(self, path, stats, required):
     """Yields (line_number, {column name: value}) of a TSV whose first row names the columns.
@@ -311,31 +376,60 @@ class DataProcessor(object):
       required: keys every record must have.
 
     Raises:
-      UsageError: empty file; a line that is not a JSON object or lacks a required key (unless skip_bad_rows).
+      UsageError: empty, unreadable or corrupt (.gz) file; a line with invalid UTF-8, that is not a JSON object
+        or lacks a required key (unless skip_bad_rows).
     """
-    with open_text(path) as handle:
-      seen_any = False
-      for line_number, line in enumerate(handle, 1):
-        line = line.strip()
-        if not line:
-          continue
-        seen_any = True
-        try:
-          record = json.loads(line)
-        except ValueError as error:
-          self.bad_row(stats, "%s:%d: not valid JSON (%s)" % (path, line_number, error))
-          continue
-        if not isinstance(record, dict):
-          self.bad_row(stats, "%s:%d: expected a JSON object, found %s" % (path, line_number,
-                                                                          type(record).__name__))
-          continue
-        missing = [key for key in required if key not in record]
-        if missing:
-          self.bad_row(stats, "%s:%d: missing field(s) %s" % (path, line_number, ", ".join(missing)))
-          continue
-        yield line_number, record
-      if not seen_any:
-        raise UsageError("%s: the file is empty" % path)
+    seen_any = False
+    for line_number, line in text_lines(path):
+      line = line.strip()
+      if not line:
+        continue
+      seen_any = True
+      problem = invalid_utf8(line)
+      if problem:
+        self.bad_row(stats, "%s:%d: %s" % (path, line_number, problem))
+        continue
+      try:
+        record = json.loads(line)
+      except ValueError as error:
+        self.bad_row(stats, "%s:%d: not valid JSON (%s)" % (path, line_number, error))
+        continue
+      if not isinstance(record, dict):
+        self.bad_row(stats, "%s:%d: expected a JSON object, found %s" % (path, line_number,
+                                                                        type(record).__name__))
+        continue
+      missing = [key for key in required if key not in record]
+      if missing:
+        self.bad_row(stats, "%s:%d: missing field(s) %s" % (path, line_number, ", ".join(missing)))
+        continue
+      stats.line = line_number
+      yield line_number, record
+    if not seen_any:
+      raise UsageError("%s: the file is empty" % path)
+
+  def _checked_lines(self, path, stats):
+    """The lines of `path` for csv.reader; a line with invalid UTF-8 is a bad row (with skip_bad_rows it is
+    counted and replaced by an empty line, so csv's line numbers stay those of the file)."""
+    for number, line in text_lines(path):
+      problem = invalid_utf8(line)
+      if problem:
+        self.bad_row(stats, "%s:%d: %s" % (path, number, problem))
+        line = "\n"
+      yield line
+
+
+def strict_text_lines(path):
+  """The lines of `path`; UsageError naming file and line at the first invalid UTF-8."""
+  for number, line in text_lines(path):
+    problem = invalid_utf8(line)
+    if problem:
+      raise UsageError("%s:%d: %s" % (path, number, problem))
+    yield line
+
+
+def _where(path, line, guid):
+  """How an error names a row: "file:line" when the reader recorded the line, else "file (guid)"."""
+  return "%s:%d" % (path, line) if line else "%s (%s)" % (path, guid)
 
 
 def _exists(path):

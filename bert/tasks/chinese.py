@@ -14,7 +14,7 @@ File layouts (first existing candidate wins; --train_file/--dev_file/--test_file
 import os
 
 from bert.errors import UsageError
-from bert.tasks.base import DataProcessor, InputExample, open_text, optional_text
+from bert.tasks.base import DataProcessor, InputExample, optional_text, strict_text_lines
 
 _CLUE_FILES = {
     "train": ("train.json", "train_few_all.json"),
@@ -125,8 +125,7 @@ def _read_class_names(data_dir):
              "entertainment"]
   if not data_dir or not os.path.isfile(os.path.join(data_dir, "class.txt")):
     return default
-  with open_text(os.path.join(data_dir, "class.txt")) as handle:
-    names = [name.strip() for name in handle.read().splitlines() if name.strip()]
+  names = [name.strip() for name in strict_text_lines(os.path.join(data_dir, "class.txt")) if name.strip()]
   if not names:
     raise UsageError("%s: the file is empty" % os.path.join(data_dir, "class.txt"))
   return names
