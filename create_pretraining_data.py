@@ -82,10 +82,9 @@ def options_from_flags():
   num_workers = FLAGS.num_workers if FLAGS.num_workers is not None else (os.cpu_count() or 1)
   if num_workers < 1:
     raise UsageError("--num_workers must be >= 1, got %d" % num_workers)
-  first_output = [p.strip() for p in FLAGS.output_file.split(",") if p.strip()][0]
   return pipeline.Options(
       input_files=pipeline.expand_input_patterns(FLAGS.input_file), output_files=outputs,
-      stats_file=FLAGS.stats_file or first_output + ".stats.json", vocab_file=FLAGS.vocab_file,
+      stats_file=FLAGS.stats_file or pipeline.default_stats_file(FLAGS.output_file), vocab_file=FLAGS.vocab_file,
       do_lower_case=FLAGS.do_lower_case, masking_mode=mode, segmenter=FLAGS.segmenter, user_dict=FLAGS.user_dict,
       max_seq_length=FLAGS.max_seq_length, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
       random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor, masked_lm_prob=FLAGS.masked_lm_prob,

@@ -9,6 +9,7 @@ by default (all of a word's positions get the same treatment); `per_token_decisi
 Labels are always the ids at the positions before replacement, i.e. the real tokens; random replacements are
 drawn from ordinary vocabulary tokens only (no [CLS]/[SEP]/[PAD]/[UNK]/[MASK]/[unusedN], no `##` pieces).
 """
+import hashlib
 import itertools
 
 import tokenization
@@ -31,6 +32,24 @@ def replacement_candidates(vocab):
   special = tokenization.special_tokens_of_vocab(vocab)
   return sorted(index for token, index in vocab.items()
                 if token not in special and not token.startswith("##") and token)
+
+
+def vocab_fingerprint(vocab):
+  """A digest identifying a vocabulary by its (id, token) pairs, whatever its file's path or line endings.
+
+  Recorded with pretraining data so that a reader can tell whether a vocabulary is the one the records were
+  made with (their ids, the [MASK] id and the replacement candidates all follow from it).
+
+  Args:
+    vocab: mapping token -> id.
+
+  Returns:
+    str, "sha256:" and 64 hex digits.
+  """
+  digest = hashlib.sha256()
+  for token, index in sorted(vocab.items(), key=lambda item: item[1]):
+    digest.update(("%d\t%s\n" % (index, token)).encode("utf-8"))
+  return "sha256:" + digest.hexdigest()
 
 
 def word_groups(word_ids):

@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import random
+import re
 import resource
 import sys
 import time
@@ -42,6 +43,9 @@ MAX_DOCUMENT_CHARS = 1000000
 # A chunk also closes after this many bytes of text, whatever its document count.
 MAX_CHUNK_BYTES = 4 << 20
 PROGRESS_LOG_SECONDS = 30.0
+# Without --stats_file the stats JSON is NAME.stats.json beside the first output NAME (unsharded name).
+STATS_SUFFIX = ".stats.json"
+_SHARD_NAME_RE = re.compile(r"(.+)-\d{5}-of-\d{5}\Z")
 
 Options = collections.namedtuple("Options", [
     "input_files", "output_files", "stats_file", "vocab_file", "do_lower_case", "masking_mode", "segmenter",
@@ -74,6 +78,20 @@ def output_paths(output_file, num_output_shards):
   if len(paths) != 1:
     raise UsageError("--num_output_shards=%d needs a single --output_file, got %d" % (num_output_shards, len(paths)))
   return ["%s-%05d-of-%05d" % (paths[0], i, num_output_shards) for i in range(num_output_shards)]
+
+
+def default_stats_file(output_file):
+  """The stats JSON path used without --stats_file: the first --output_file name + STATS_SUFFIX."""
+  return [p.strip() for p in output_file.split(",") if p.strip()][0] + STATS_SUFFIX
+
+
+def stats_file_candidates(record_file):
+  """Default stats JSON paths that may describe `record_file`: its own, or its shard set's (NAME-i-of-N)."""
+  candidates = [record_file + STATS_SUFFIX]
+  shard = _SHARD_NAME_RE.match(record_file)
+  if shard:
+    candidates.append(shard.group(1) + STATS_SUFFIX)
+  return candidates
 
 
 def validate(options):
@@ -445,6 +463,10 @@ def run(options):
     progress.close()
   stats.update(read_stats)
   summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
+  # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
+  vocab = context.tokenizer.vocab
+  summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
+                      "fingerprint": masking.vocab_fingerprint(vocab)}
   _write_json_atomically(options.stats_file, summary)
   return summary
 
