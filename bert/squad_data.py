@@ -82,12 +82,23 @@ class ReadStats:
 
 
 def load_squad_json(input_file):
-  """Loads a SQuAD-format JSON file; a missing or non-JSON file is a one-line UsageError."""
+  """Loads a SQuAD-format JSON file (UTF-8, BOM allowed); a missing, unreadable, non-UTF-8 or non-JSON file is a
+  one-line UsageError."""
   try:
-    with open(input_file, encoding="utf-8-sig") as handle:
-      return json.load(handle)
+    with open(input_file, "rb") as handle:
+      data = handle.read()
   except FileNotFoundError:
     raise UsageError("SQuAD file not found: %s" % input_file) from None
+  except OSError as error:
+    raise UsageError("%s: cannot be read (%s)" % (input_file, error.strerror or error)) from None
+  bom = len(b"\xef\xbb\xbf") if data.startswith(b"\xef\xbb\xbf") else 0
+  try:
+    text = data[bom:].decode("utf-8")
+  except UnicodeDecodeError as error:
+    raise UsageError("%s is not valid UTF-8 (byte 0x%02x at offset %d)"
+                     % (input_file, error.object[error.start], bom + error.start)) from None
+  try:
+    return json.loads(text)
   except json.JSONDecodeError as error:
     raise UsageError("%s is not valid JSON (line %d: %s)" % (input_file, error.lineno, error.msg)) from None
 
@@ -106,7 +117,9 @@ def read_squad_examples(input_file, is_training, version_2_with_negative=False, 
     (examples, stats): list of SquadExample, ReadStats.
 
   Raises:
-    UsageError: the file is not SQuAD format (naming the missing key) or a training question has no answer.
+    UsageError: the file is not SQuAD format (naming the missing key), a question id occurs twice (predictions
+      and scores are keyed by id, so a repeated id would silently lose questions), or a training question has
+      no answer.
   """
   return examples_from_json(load_squad_json(input_file), is_training, version_2_with_negative, input_file,
                             verbose)
@@ -117,6 +130,7 @@ def examples_from_json(dataset, is_training, version_2_with_negative=False, sour
   stats = ReadStats()
   examples = []
   doc_key = 0
+  first_seen = {}  # question id -> where it first occurs
   for a, article in enumerate(_require(dataset, "data", source, "the top level")):
     for p, paragraph in enumerate(_require(article, "paragraphs", source, "data[%d]" % a)):
       where = "data[%d].paragraphs[%d]" % (a, p)
@@ -125,6 +139,10 @@ def examples_from_json(dataset, is_training, version_2_with_negative=False, sour
         raise UsageError("%s: %s.context is not a string" % (source, where))
       for q, qa in enumerate(_require(paragraph, "qas", source, where)):
         qid = str(_require(qa, "id", source, "%s.qas[%d]" % (where, q)))
+        if qid in first_seen:
+          raise UsageError("%s: duplicate question id %r (%s.qas[%d], first at %s); question ids must be unique, "
+                           "since predictions and scores are keyed by id" % (source, qid, where, q, first_seen[qid]))
+        first_seen[qid] = "%s.qas[%d]" % (where, q)
         question = _require(qa, "question", source, "question %s" % qid)
         example = _read_question(qa, qid, question, context, doc_key, is_training, version_2_with_negative,
                                  source, stats, verbose)

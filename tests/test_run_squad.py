@@ -154,3 +154,16 @@ def test_v1_training_question_without_answers_names_its_id(tmp_path, tiny_config
                         "--output_dir=%s" % (tmp_path / "o"), "--do_train", "--train_file=%s" % data_file,
                         "--max_seq_length=128")
   assert_one_line_error(completed, "training question %s has no answers" % qa["id"])
+
+
+def test_duplicate_question_ids_fail_before_any_work(tmp_path, tiny_config):
+  """Predictions are keyed by id: a repeated id would answer fewer questions than reported, so it is refused."""
+  data = cmrc_trial_slice(2)
+  first = data["data"][0]["paragraphs"][0]["qas"][0]["id"]
+  data["data"][1]["paragraphs"][0]["qas"][0]["id"] = first
+  data_file = write_json(tmp_path / "dup.json", data)
+  completed = run_squad("--vocab_file=%s" % ZH_VOCAB, "--bert_config_file=%s" % tiny_config,
+                        "--output_dir=%s" % (tmp_path / "o"), "--do_predict", "--predict_file=%s" % data_file,
+                        "--eval", "--max_seq_length=128")
+  assert_one_line_error(completed, data_file, "duplicate question id %r" % first)
+  assert not (tmp_path / "o").exists()  # nothing was started

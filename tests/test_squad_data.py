@@ -106,6 +106,20 @@ def test_v1_training_question_without_answers_names_its_id():
   assert "--version_2_with_negative" in stats.summary()
 
 
+def test_duplicate_question_id_names_it_the_file_and_both_places(tmp_path):
+  data = dataset("北京是首都", [qa("Q-1", [("北京", 0)]), qa("Q-2", [("首都", 3)])])
+  data["data"].append({"paragraphs": [{"context": "上海", "qas": [qa("Q-1", [("上海", 0)])]}]})
+  path = tmp_path / "dev.json"
+  path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+  for is_training in (False, True):
+    with pytest.raises(UsageError, match=r"dev\.json: duplicate question id 'Q-1' \(data\[1\]\.paragraphs\[0\]\.qas"
+                                         r"\[0\], first at data\[0\]\.paragraphs\[0\]\.qas\[0\]\)"):
+      squad_data.read_squad_examples(str(path), is_training)
+  # Ids are compared as the strings predictions.json uses: 7 and "7" collide.
+  with pytest.raises(UsageError, match="duplicate question id '7'"):
+    squad_data.examples_from_json(dataset("北京", [qa(7, []), qa("7", [])]), is_training=False)
+
+
 def test_file_errors(tmp_path):
   with pytest.raises(UsageError, match="SQuAD file not found"):
     squad_data.read_squad_examples(str(tmp_path / "missing.json"), True)
@@ -113,6 +127,17 @@ def test_file_errors(tmp_path):
   bad.write_text("{\n  'data': oops", encoding="utf-8")
   with pytest.raises(UsageError, match=r"bad.json is not valid JSON \(line 2"):
     squad_data.read_squad_examples(str(bad), True)
+  bad.write_bytes(b'{"data": [{"paragraphs": [{"context": "\xe5\x8c", "qas": []}]}]}')
+  with pytest.raises(UsageError, match=r"bad.json is not valid UTF-8 \(byte 0xe5 at offset 39\)"):
+    squad_data.read_squad_examples(str(bad), True)
+  bad.write_bytes(b"\xef\xbb\xbf" + json.dumps(dataset("x", [])).encode() + b" \xff")
+  with pytest.raises(UsageError, match=r"bad.json is not valid UTF-8 \(byte 0xff at offset %d\)"
+                     % (bad.stat().st_size - 1)):
+    squad_data.read_squad_examples(str(bad), True)
+  bad.write_bytes(b"\xef\xbb\xbf" + json.dumps(dataset("x", [])).encode())  # a BOM is fine
+  assert squad_data.read_squad_examples(str(bad), True)[0] == []
+  with pytest.raises(UsageError, match=r": cannot be read \(Is a directory\)"):
+    squad_data.read_squad_examples(str(tmp_path), True)
 
 
 def test_max_seq_length_must_leave_room_for_the_context():
