@@ -477,11 +477,30 @@ def _atomic_copy(src, dst):
   os.replace(tmp_path, dst)
 
 
+def new_file_mode():
+  """The permissions open() gives a new file: 0o666 without the process umask (0o644 under umask 022)."""
+  try:
+    with open("/proc/self/status", encoding="ascii") as status:  # Linux: read without changing the umask
+      for line in status:
+        if line.startswith("Umask:"):
+          return 0o666 & ~int(line.split()[1], 8)
+  except (OSError, ValueError):
+    pass
+  umask = os.umask(0o022)
+  os.umask(umask)
+  return 0o666 & ~umask
+
+
 def write_safetensors(state, path):
-  """Writes a numpy state dict as model.safetensors with the metadata transformers requires."""
+  """Writes a numpy state dict as model.safetensors with the metadata transformers requires.
+
+  safetensors writes through a private temporary file (mode 0600); the file gets the mode of any other new
+  file instead, so it is as readable as the config and vocabulary next to it.
+  """
   from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
   tmp_path = path + ".tmp"
   save_file(dict(state), tmp_path, metadata={"format": "pt"})
+  os.chmod(tmp_path, new_file_mode())
   os.replace(tmp_path, path)
 
 

@@ -239,3 +239,18 @@ def test_squad_export_matches_run_squad_model(tiny, tmp_path):
   out = run_hf(load(transformers.BertForQuestionAnswering, tmp_path), tiny)
   close(out.start_logits, start)
   close(out.end_logits, end)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_exported_files_get_the_mode_of_new_files(tiny, tmp_path, umask, mode):
+  """model.safetensors was 0600 (safetensors' private temporary file) while the other files were 0644."""
+  previous = os.umask(umask)
+  try:
+    export(tiny, tmp_path / "hf", head="pretraining", sentence_pooling="mean")
+  finally:
+    os.umask(previous)
+  modes = {str(path.relative_to(tmp_path / "hf")): path.stat().st_mode & 0o777
+           for path in (tmp_path / "hf").rglob("*") if path.is_file()}
+  assert {"model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "1_Pooling/config.json"} <= set(modes)
+  assert modes == {name: mode for name in modes}, {name: oct(m) for name, m in modes.items()}
+  assert not [name for name in modes if name.endswith(".tmp")]
