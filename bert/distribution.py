@@ -182,7 +182,7 @@ def is_chief(environ=None):
   return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
-def evaluate_estimator(estimator, input_fn, steps, name=None):
+def evaluate_estimator(estimator, input_fn, steps, name=None, checkpoint_path=None):
   """Runs estimator.evaluate; in a TF_CONFIG cluster the chief evaluates alone, on its own devices.
 
   The Estimator's multi-worker (distribute coordinator) mode has no evaluation without a separate
@@ -193,19 +193,20 @@ def evaluate_estimator(estimator, input_fn, steps, name=None):
     input_fn: evaluation input function.
     steps: maximum number of evaluation batches (None: until the input ends).
     name: optional evaluation name.
+    checkpoint_path: the checkpoint to evaluate (default: the latest in the model directory).
 
   Returns:
     The metrics dict, or None on the other workers.
   """
   if not is_multi_worker(estimator.config):
-    return estimator.evaluate(input_fn=input_fn, steps=steps, name=name)
+    return estimator.evaluate(input_fn=input_fn, steps=steps, name=name, checkpoint_path=checkpoint_path)
   if not is_chief():
     logging.info("Not the chief: evaluation is left to worker 0.")
     return None
   local = copy.deepcopy(estimator)
   local._config._distribute_coordinator_mode = None  # pylint: disable=protected-access
   local._config._train_distribute = None  # pylint: disable=protected-access
-  return local.evaluate(input_fn=input_fn, steps=steps, name=name)
+  return local.evaluate(input_fn=input_fn, steps=steps, name=name, checkpoint_path=checkpoint_path)
 
 
 def num_replicas():

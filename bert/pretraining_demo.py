@@ -20,6 +20,8 @@ import time
 
 from tqdm import tqdm
 
+from bert import data_split
+from bert import file_io
 from bert.errors import UsageError
 
 MARKER = ".demo_output"
@@ -48,33 +50,8 @@ class DemoSettings:
 
 
 def read_documents(path):
-  """Reads a pretraining-format corpus: one sentence per line, blank lines between documents.
-
-  Args:
-    path: UTF-8 text file.
-
-  Returns:
-    list of documents, each a list of non-empty lines.
-
-  Raises:
-    UsageError: the file is missing or has no text.
-  """
-  if not os.path.exists(path):
-    raise UsageError("--corpus %s does not exist" % path)
-  documents, current = [], []
-  with open(path, encoding="utf-8") as handle:
-    for line in handle:
-      line = line.strip()
-      if line:
-        current.append(line)
-      elif current:
-        documents.append(current)
-        current = []
-  if current:
-    documents.append(current)
-  if not documents:
-    raise UsageError("--corpus %s contains no text" % path)
-  return documents
+  """The corpus' documents (bert.data_split.read_documents); errors name --corpus."""
+  return data_split.read_documents(path, "--corpus")
 
 
 def split_heldout(documents, every):
@@ -104,8 +81,7 @@ def split_heldout(documents, every):
 
 def write_documents(path, documents):
   """Writes documents in the pretraining format (blank line between documents)."""
-  with open(path, "w", encoding="utf-8") as handle:
-    handle.write("\n\n".join("\n".join(doc) for doc in documents) + "\n")
+  file_io.write_text_atomically(path, data_split.format_documents(documents))
 
 
 def masked_label_counts(tfrecord_path):
