@@ -6,6 +6,7 @@ beside the first output file. See wwm/pipeline.py for the streaming/parallel des
 """
 import logging
 import os
+import signal
 import sys
 
 from absl import app
@@ -101,8 +102,15 @@ def main(_):
     logging.info("*** Reading from %d input file(s), writing %d output file(s) ***", len(options.input_files),
                  len(options.output_files))
     stats = pipeline.run(options)
-  except UsageError as e:
+  except (UsageError, pipeline.RunAborted) as e:
     sys.exit("error: %s" % e)
+  except pipeline.Terminated as e:
+    # 128 + signal number, as a shell reports a process killed by it.
+    print("error: %s" % e, file=sys.stderr)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:
+    print("error: interrupted; temporary files removed, no output written", file=sys.stderr)
+    sys.exit(128 + signal.SIGINT)
   logging.info("Wrote %d instances from %d documents (%.0f KB/s); stats in %s", stats["instances"],
                stats["documents"], stats["input_kb_per_second"], options.stats_file)
 

@@ -5,10 +5,12 @@ import os
 
 import pytest
 
+import fault_helpers
 from bert.errors import UsageError
-from conftest import ZH_VOCAB, shared_path
+from conftest import ROOT, ZH_VOCAB, shared_path
 from wwm import masking
 from wwm import pipeline
+from wwm import tfrecord
 
 
 def make_options(tmp_path, inputs, **overrides):
@@ -124,3 +126,140 @@ def test_progress_logs_periodic_lines_when_not_a_terminal(monkeypatch, caplog):
     progress.update(1000000, 1234)
   progress.close()
   assert any("read 1.0 of 2.0 MB (50%), 1234 instances" in record.getMessage() for record in caplog.records)
+
+
+# ---------------------------------------------------------------------------------------------- faults (#10)
+
+
+def _sample_slice(tmp_path, documents=12):
+  """The first `documents` documents of the corpus that ships with the project."""
+  text = (ROOT / "sample_data" / "zh_corpus.txt").read_text(encoding="utf-8")
+  return _write(tmp_path / "corpus.txt", "\n\n".join(text.split("\n\n")[:documents]) + "\n")
+
+
+def _fast_options(tmp_path, corpus, **overrides):
+  values = dict(masking_mode=masking.MASK_TOKENS, dupe_factor=1)
+  values.update(overrides)
+  return make_options(tmp_path, [corpus], **values)
+
+
+def _never_read(monkeypatch):
+  """Makes reading the corpus fail the test: what is checked must be checked before any work."""
+  def fail(*unused_args):
+    raise AssertionError("the corpus was read before the outputs were checked")
+  monkeypatch.setattr(pipeline, "read_chunks", fail)
+
+
+@pytest.mark.parametrize("spelling", ["same", "relative", "dotdot", "symlink", "hardlink"])
+def test_output_that_is_an_input_is_refused_before_anything_is_written(tmp_path, monkeypatch, spelling):
+  corpus = _sample_slice(tmp_path)
+  original = corpus.read_bytes()
+  monkeypatch.chdir(tmp_path)
+  output = {"same": str(corpus), "relative": "corpus.txt", "dotdot": str(tmp_path / "new" / ".." / "corpus.txt"),
+            "symlink": str(tmp_path / "link.txt"), "hardlink": str(tmp_path / "hard.txt")}[spelling]
+  if spelling == "symlink":
+    os.symlink(str(corpus), output)
+  elif spelling == "hardlink":
+    os.link(str(corpus), output)
+  before = sorted(os.listdir(tmp_path))
+  _never_read(monkeypatch)
+  with pytest.raises(UsageError) as raised:
+    pipeline.run(_fast_options(tmp_path, corpus, output_files=[output]))
+  assert str(raised.value) == ("--output_file %s is the --input_file %s: writing it would destroy that input" %
+                               (output, corpus))
+  assert corpus.read_bytes() == original and sorted(os.listdir(tmp_path)) == before
+
+
+def test_stats_file_or_temporary_that_is_an_input_is_refused(tmp_path, monkeypatch):
+  corpus = _sample_slice(tmp_path)
+  _never_read(monkeypatch)
+  with pytest.raises(UsageError, match=r"^--stats_file .*corpus.txt is the --input_file"):
+    pipeline.run(_fast_options(tmp_path, corpus, stats_file=str(corpus)))
+  with pytest.raises(UsageError, match=r"^--output_file .*/corpus \(its temporary file .*/corpus.tmp\) is the "):
+    pipeline.run(_fast_options(tmp_path, _write(tmp_path / "corpus.tmp", "研究\n"),
+                               output_files=[str(tmp_path / "corpus")]))
+  with pytest.raises(UsageError, match=r"^--output_file .*zh_vocab.txt is the --vocab_file"):
+    pipeline.run(_fast_options(tmp_path, corpus, output_files=[str(ZH_VOCAB)]))
+  assert sorted(os.listdir(tmp_path)) == ["corpus.tmp", "corpus.txt"]
+
+
+@pytest.mark.parametrize("outputs, stats, message", [
+    (["o.tf", "o.tf"], None, "--output_file o.tf is given twice; each output needs its own name"),
+    (["o.tf", "./o.tf"], None, "--output_file o.tf and --output_file ./o.tf are the same file; each output needs "
+                               "its own name"),
+    (["o.tf"], "o.tf", "--output_file o.tf and --stats_file o.tf are the same file; each output needs its own name"),
+    (["o", "o.tmp"], None, "--output_file o and --output_file o.tmp collide: both write o.tmp (an output is "
+                           "written as NAME.tmp until it is complete); choose other names"),
+])
+def test_a_file_named_twice_among_the_outputs_is_refused(tmp_path, monkeypatch, outputs, stats, message):
+  corpus = _sample_slice(tmp_path)
+  monkeypatch.chdir(tmp_path)
+  _never_read(monkeypatch)
+  with pytest.raises(UsageError) as raised:
+    pipeline.run(_fast_options(tmp_path, corpus, output_files=outputs, stats_file=stats or "o.tf.stats.json"))
+  assert str(raised.value) == message
+  assert os.listdir(tmp_path) == ["corpus.txt"]
+
+
+def test_every_output_path_is_checked_before_work_starts(tmp_path, monkeypatch):
+  corpus = _sample_slice(tmp_path)
+  blocker = _write(tmp_path / "afile", "a regular file")
+  out = str(tmp_path / "out.tfrecord")
+  checks = [
+      (dict(stats_file=str(blocker / "s.json")),
+       "--stats_file %s/s.json: cannot be written (Not a directory: %s)" % (blocker, blocker)),
+      (dict(output_files=[out, str(blocker / "o.tf")]),
+       "--output_file %s/o.tf: cannot be written (Not a directory: %s)" % (blocker, blocker)),
+      (dict(stats_file=str(tmp_path)), "--stats_file %s is a directory; give a file name" % tmp_path),
+  ]
+  with monkeypatch.context() as patch:
+    _never_read(patch)
+    for overrides, message in checks:
+      with pytest.raises(UsageError) as raised:
+        pipeline.run(_fast_options(tmp_path, corpus, **overrides))
+      assert str(raised.value) == message
+      assert sorted(os.listdir(tmp_path)) == ["afile", "corpus.txt"]  # no record file, no temporary
+  # A --stats_file directory that does not exist yet is created, like the --output_file one.
+  stats_file = tmp_path / "new" / "dir" / "stats.json"
+  summary = pipeline.run(_fast_options(tmp_path, corpus, stats_file=str(stats_file)))
+  assert json.loads(stats_file.read_text(encoding="utf-8"))["instances"] == summary["instances"] > 0
+
+
+def test_vocab_without_the_tokens_instances_need_is_a_usage_error(tmp_path):
+  corpus = _sample_slice(tmp_path)
+  tokens = ZH_VOCAB.read_text(encoding="utf-8").splitlines()
+  vocab = _write(tmp_path / "vocab.txt", "".join(t + "\n" for t in tokens if t not in ("[MASK]", "[SEP]")))
+  with pytest.raises(UsageError) as raised:
+    pipeline.run(_fast_options(tmp_path, corpus, vocab_file=str(vocab)))
+  assert str(raised.value) == ("vocab file %s has no [SEP], [MASK] tokens (pretraining instances need [CLS], "
+                               "[SEP], [MASK]); is it a BERT WordPiece vocabulary?" % vocab)
+  assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "vocab.txt"]
+
+
+def test_build_vocab_style_vocabulary_works(tmp_path):
+  from bert import vocab_builder  # pylint: disable=g-import-not-at-top
+  corpus = _sample_slice(tmp_path, documents=40)
+  vocab = str(tmp_path / "vocab.txt")
+  vocab_builder.write_vocab(vocab_builder.train_vocab([str(corpus)], vocab_size=800, num_unused_tokens=3), vocab)
+  summary = pipeline.run(_fast_options(tmp_path, corpus, vocab_file=vocab))
+  assert summary["instances"] > 0 and summary["vocab"]["file"] == os.path.abspath(vocab)
+
+
+@pytest.mark.parametrize("full_at", ["--output_file", "--stats_file"])
+def test_full_disk_is_one_usage_error_and_leaves_no_temporary(tmp_path, monkeypatch, full_at):
+  corpus = _sample_slice(tmp_path)
+  records = tmp_path / "out.tfrecord"
+  pipeline.run(_fast_options(tmp_path, corpus))
+  records_size = os.path.getsize(str(records))
+  assert records_size > 3000
+  for path in (records, tmp_path / "out.tfrecord.stats.json"):
+    os.remove(str(path))
+  # Full in the middle of the records, or just after them (the stats JSON is more than 100 bytes).
+  room = 3000 if full_at == "--output_file" else records_size + 100
+  monkeypatch.setattr(tfrecord, "open", fault_helpers.full_disk_open(room), raising=False)
+  with pytest.raises(UsageError) as raised:
+    pipeline.run(_fast_options(tmp_path, corpus))
+  path = records if full_at == "--output_file" else str(records) + ".stats.json"
+  assert str(raised.value) == "%s %s: cannot be written (No space left on device); no output written" % (
+      full_at, path)
+  assert os.listdir(tmp_path) == ["corpus.txt"]

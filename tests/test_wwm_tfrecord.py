@@ -1,8 +1,10 @@
 """Tests for wwm/tfrecord.py: records written without TensorFlow are read back by tf.data with Google's spec."""
+import errno
 import os
 
 import pytest
 
+import fault_helpers
 from wwm import tfrecord
 
 L, P = 16, 4
@@ -85,3 +87,39 @@ def test_abort_leaves_no_file(tmp_path):
   assert os.path.exists(path + ".tmp")
   writer.abort()
   assert not os.path.exists(path) and not os.path.exists(path + ".tmp")
+
+
+def test_directory_blocked_by_a_file_is_not_a_directory_error(tmp_path):
+  blocker = tmp_path / "afile"
+  blocker.write_text("a regular file", encoding="utf-8")
+  # os.makedirs(exist_ok=True) reports this as "File exists", as if the output were already there.
+  with pytest.raises(NotADirectoryError) as raised:
+    tfrecord.AtomicRecordWriter(str(blocker / "out.tfrecord"))
+  assert raised.value.strerror == "Not a directory" and raised.value.filename == str(blocker)
+  with pytest.raises(NotADirectoryError):  # deeper below the file: os.makedirs' own error, same wording
+    tfrecord.AtomicRecordWriter(str(blocker / "sub" / "out.tfrecord"))
+  assert os.listdir(tmp_path) == ["afile"]
+
+
+def test_full_disk_fails_once_and_abort_leaves_no_temporary(tmp_path, monkeypatch):
+  monkeypatch.setattr(tfrecord, "open", fault_helpers.full_disk_open(10000), raising=False)
+  path = str(tmp_path / "out.tfrecord")
+  writer = tfrecord.AtomicRecordWriter(path)
+  with pytest.raises(OSError) as raised:
+    for _ in range(1000):
+      writer.write(b"x" * 100)
+  assert raised.value.errno == errno.ENOSPC
+  writer.abort()  # closing flushes the buffer again, which fails again: abort must stay quiet
+  assert os.listdir(tmp_path) == []
+
+
+def test_full_disk_at_close_is_one_error_and_nothing_is_committed(tmp_path, monkeypatch):
+  monkeypatch.setattr(tfrecord, "open", fault_helpers.full_disk_open(100), raising=False)
+  path = str(tmp_path / "out.tfrecord")
+  writer = tfrecord.AtomicRecordWriter(path)
+  writer.write(b"x" * 200)  # stays in the buffer
+  with pytest.raises(OSError) as raised:
+    writer.commit()
+  assert raised.value.errno == errno.ENOSPC and raised.value.__context__ is None  # not chained to a second one
+  writer.abort()
+  assert os.listdir(tmp_path) == []

@@ -13,6 +13,8 @@ for any number of workers and on every run.
 """
 import collections
 import concurrent.futures
+import contextlib
+import ctypes
 import gc
 import json
 import logging
@@ -21,7 +23,9 @@ import os
 import random
 import re
 import resource
+import signal
 import sys
+import threading
 import time
 
 from bert import file_patterns
@@ -43,6 +47,11 @@ MAX_DOCUMENT_CHARS = 1000000
 # A chunk also closes after this many bytes of text, whatever its document count.
 MAX_CHUNK_BYTES = 4 << 20
 PROGRESS_LOG_SECONDS = 30.0
+# A worker checks this often whether its parent is gone (fallback where prctl(PR_SET_PDEATHSIG) is missing).
+PARENT_WATCHDOG_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+# Tokens every instance is built with ([CLS] A [SEP] B [SEP], [MASK] for masked positions).
+REQUIRED_TOKENS = ("[CLS]", "[SEP]", "[MASK]")
 # Without --stats_file the stats JSON is NAME.stats.json beside the first output NAME (unsharded name).
 STATS_SUFFIX = ".stats.json"
 _SHARD_NAME_RE = re.compile(r"(.+)-\d{5}-of-\d{5}\Z")
@@ -53,6 +62,24 @@ Options = collections.namedtuple("Options", [
     "short_seq_prob", "nsp", "dynamic_masking", "per_token_decision", "num_workers", "nsp_buffer_documents",
     "fast_tokenizer", "progress", "jieba_hmm",
 ], defaults=(True,))
+
+
+
+class RunAborted(Exception):
+  """The run stopped for a reason that is not a bad flag (a worker process died); nothing was written.
+
+  Like UsageError, its message is the single line shown to the user.
+  """
+
+
+class Terminated(BaseException):
+  """SIGTERM arrived during run(); raised in the main thread so that the usual cleanup runs.
+
+  A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way can swallow it.
+  """
+
+  exit_code = 128 + signal.SIGTERM
+
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
 ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "stats", "num_bytes"])
@@ -110,6 +137,65 @@ def validate(options):
     raise UsageError("--nsp_buffer_documents must be >= 2, got %d" % options.nsp_buffer_documents)
   if options.masking_mode not in masking.MASKING_MODES:
     raise UsageError("unknown masking mode %s" % options.masking_mode)
+
+
+def output_targets(options):
+  """(flag, path) of every file the run writes. A new output (a sidecar) must be added here, so that it is
+  checked by check_output_paths and opened with the others before any work starts."""
+  return [("--output_file", path) for path in options.output_files] + [("--stats_file", options.stats_file)]
+
+
+def _same_file(first, second):
+  """Whether two paths name one file: the same path after resolving symlinks, "..", relative names, or (for
+  files that exist) the same inode, which also catches hard links and bind mounts."""
+  if os.path.realpath(first) == os.path.realpath(second):
+    return True
+  try:
+    return os.path.samefile(first, second)
+  except OSError:  # one of them does not exist (yet)
+    return False
+
+
+def check_output_paths(options):
+  """Raises UsageError unless every file the run writes is distinct from the others and from every input.
+
+  Checked before any work starts. An output that is an input would replace the corpus (or the vocabulary) by
+  records; a file named twice would get two writers on one temporary file, and a corrupt result. Temporary
+  names count too: an --output_file "x.tmp" is where "x" is written until it is complete.
+  """
+  inputs = [("--input_file", path) for path in options.input_files] + [("--vocab_file", options.vocab_file)]
+  if options.user_dict:
+    inputs.append(("--user_dict", options.user_dict))
+  written = []  # (name written, flag, output path): final names and their temporaries
+  for flag, path in output_targets(options):
+    if os.path.isdir(path):
+      raise UsageError("%s %s is a directory; give a file name" % (flag, path))
+    for name in (path, tfrecord.temporary_path(path)):
+      role = "" if name == path else " (its temporary file %s)" % name
+      for input_flag, input_path in inputs:
+        if _same_file(name, input_path):
+          raise UsageError("%s %s%s is the %s %s: writing it would destroy that input" %
+                           (flag, path, role, input_flag, input_path))
+      for other_name, other_flag, other_path in written:
+        if not _same_file(name, other_name):
+          continue
+        if name == path and other_name == other_path:
+          if (flag, path) == (other_flag, other_path):
+            raise UsageError("%s %s is given twice; each output needs its own name" % (flag, path))
+          raise UsageError("%s %s and %s %s are the same file; each output needs its own name" %
+                           (other_flag, other_path, flag, path))
+        raise UsageError("%s %s and %s %s collide: both write %s (an output is written as NAME.tmp until it "
+                         "is complete); choose other names" % (other_flag, other_path, flag, path, name))
+      written.append((name, flag, path))
+
+
+def check_vocab(vocab, vocab_file):
+  """Raises UsageError naming the file if the vocabulary lacks a token the instances are built with."""
+  missing = [token for token in REQUIRED_TOKENS if token not in vocab]
+  if missing:
+    raise UsageError("vocab file %s has no %s token%s (pretraining instances need %s); is it a BERT WordPiece "
+                     "vocabulary?" % (vocab_file, ", ".join(missing), "s" if len(missing) > 1 else "",
+                                      ", ".join(REQUIRED_TOKENS)))
 
 
 def vocab_case_warning(vocab, do_lower_case):
@@ -229,9 +315,43 @@ _CONTEXT = None
 
 
 def set_worker_context(context):
-  """Installs the context used by process_chunk in this process (pool initializer)."""
+  """Installs the context used by process_chunk in this process."""
   global _CONTEXT
   _CONTEXT = context
+
+
+def _init_worker(context, parent_pid):
+  """Pool initializer: ties the worker's life to its parent, leaves signals to the parent, installs context."""
+  # Ctrl-C reaches the whole process group and SIGTERM may too: the parent handles both (it stops the workers
+  # and removes its temporaries). The parent's SIGTERM handler, inherited by fork, must not run here.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  signal.signal(signal.SIGTERM, signal.SIG_DFL)
+  _exit_with_parent(parent_pid)
+  set_worker_context(context)
+
+
+def _exit_with_parent(parent_pid):
+  """Makes this worker end when `parent_pid` ends, however it ends (kill -9 included).
+
+  An orphaned worker would otherwise wait forever for work: it holds (through fork) the write end of the very
+  task queue it reads, so it never sees end-of-file, and it keeps its ~100 MB. On Linux the kernel kills it
+  (prctl PR_SET_PDEATHSIG); a watchdog thread that notices the re-parenting covers other systems and a parent
+  that died before prctl took effect.
+  """
+  if sys.platform.startswith("linux"):
+    try:
+      ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no usable libc: the watchdog alone
+      pass
+  if os.getppid() != parent_pid:
+    os._exit(1)  # pylint: disable=protected-access
+  threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent_pid):
+  while os.getppid() == parent_pid:
+    time.sleep(PARENT_WATCHDOG_SECONDS)
+  os._exit(1)  # pylint: disable=protected-access
 
 
 def prepare_documents(chunk, context, stats):
@@ -355,14 +475,52 @@ def _ordered_parallel_map(chunks, context, num_workers):
   gc.freeze()
   mp_context = multiprocessing.get_context("fork")
   with concurrent.futures.ProcessPoolExecutor(max_workers=num_workers, mp_context=mp_context,
-                                              initializer=set_worker_context, initargs=(context,)) as pool:
-    pending = collections.deque()
-    for chunk in chunks:
-      pending.append(pool.submit(process_chunk, chunk))
-      if len(pending) >= 2 * num_workers:
+                                              initializer=_init_worker, initargs=(context, os.getpid())) as pool:
+    workers = []
+    try:
+      pending = collections.deque()
+      for chunk in chunks:
+        pending.append(pool.submit(process_chunk, chunk))
+        # The fork context starts all workers at the first submit.
+        workers = workers or list((getattr(pool, "_processes", None) or {}).values())
+        if len(pending) >= 2 * num_workers:
+          yield pending.popleft().result()
+      while pending:
         yield pending.popleft().result()
-    while pending:
-      yield pending.popleft().result()
+    except concurrent.futures.process.BrokenProcessPool:
+      _stop_workers(pool)
+      raise RunAborted(_dead_worker_message(workers)) from None
+    except BaseException:  # an error, SIGTERM, Ctrl-C, or the consumer closing this generator
+      _stop_workers(pool)
+      raise
+
+
+def _stop_workers(pool):
+  """Kills the pool's workers (their results are being thrown away) rather than waiting for their chunks."""
+  # Python 3.9-3.13 have no public way to do this; a missing attribute only means waiting for the chunks.
+  for process in list((getattr(pool, "_processes", None) or {}).values()):
+    process.kill()
+  pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dead_worker_message(workers):
+  """The error line for a worker that died under the pool (killed, out of memory)."""
+  dead = [process for process in workers if process.exitcode is not None]
+  # Once one worker dies, the pool stops the others with SIGTERM: report the one that died first.
+  dead.sort(key=lambda process: process.exitcode == -signal.SIGTERM)
+  if not dead:
+    return "a worker process died unexpectedly; nothing was written"
+  code = dead[0].exitcode
+  if code < 0:
+    try:
+      how = "was killed by %s" % signal.Signals(-code).name
+    except ValueError:
+      how = "was killed by signal %d" % -code
+    if code == -signal.SIGKILL:
+      how += " (out of memory?)"
+  else:
+    how = "exited with status %d" % code
+  return "worker process %d %s; nothing was written" % (dead[0].pid, how)
 
 
 # ---------------------------------------------------------------------------------------------- main loop
@@ -405,6 +563,7 @@ def create_context(options):
   from wwm import segmenters  # pylint: disable=g-import-not-at-top
   tokenizer = fast_tokenizer.FastTokenizer(options.vocab_file, do_lower_case=options.do_lower_case,
                                            use_rust=options.fast_tokenizer)
+  check_vocab(tokenizer.vocab, options.vocab_file)
   segmenter = None
   if options.masking_mode == masking.MASK_CHINESE_WORDS:
     segmenter = segmenters.create_segmenter(options.segmenter, options.user_dict, hmm=options.jieba_hmm)
@@ -413,13 +572,101 @@ def create_context(options):
   return WorkerContext(options, tokenizer, segmenter)
 
 
+class _SigtermGuard(object):
+  """While active (main thread only), SIGTERM raises Terminated, so that the run's cleanup removes the
+  temporaries and stops the workers; the default action would end the process on the spot and leave both.
+
+  During the final renames (`deferred()`) a SIGTERM is held back and raised once they are done, so that the
+  outputs are either all committed or none. A second SIGTERM never interrupts the cleanup of the first.
+  """
+
+  def __init__(self):
+    self._received = False
+    self._deferring = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def __exit__(self, *unused_exc_info):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+    return False
+
+  def _handle(self, unused_signum, unused_frame):
+    if self._received:
+      return
+    self._received = True
+    if not self._deferring:
+      raise Terminated("terminated by SIGTERM; temporary files removed, no output written")
+
+  @contextlib.contextmanager
+  def deferred(self):
+    self._deferring = True
+    try:
+      yield
+    finally:
+      self._deferring = False
+    if self._received:
+      raise Terminated("terminated by SIGTERM just after the outputs were committed (they are complete)")
+
+
+def _os_error_text(error, path):
+  """"No space left on device" etc., with the file it concerns when that is not `path` or its temporary."""
+  text = error.strerror or str(error)
+  if error.filename and error.filename not in (path, tfrecord.temporary_path(path)):
+    text += ": %s" % error.filename
+  return text
+
+
+def _cannot_write(flag, path, error):
+  return UsageError("%s %s: cannot be written (%s); no output written" % (flag, path, _os_error_text(error, path)))
+
+
+def _open_outputs(options):
+  """Opens (flag, AtomicFile) for every output target, creating their directories, before any work starts.
+
+  Raises:
+    UsageError: an output cannot be created; the ones already opened are removed again.
+  """
+  opened = []
+  try:
+    for flag, path in output_targets(options):
+      try:
+        writer = tfrecord.AtomicRecordWriter(path) if flag == "--output_file" else tfrecord.AtomicFile(path)
+      except OSError as e:
+        raise UsageError("%s %s: cannot be written (%s)" % (flag, path, _os_error_text(e, path))) from None
+      opened.append((flag, writer))
+  except BaseException:
+    for _, writer in opened:
+      writer.abort()
+    raise
+  return opened
+
+
 def run(options):
   """Creates the output files and the stats JSON; returns the stats dict.
 
+  Every output path is checked and opened (under its temporary name) before any work; the final names appear
+  only once everything is written. On any error, SIGTERM or Ctrl-C the workers are stopped and the temporary
+  files removed.
+
   Raises:
-    UsageError: bad flags or input (including an input file that yields no instance); no output is left.
+    UsageError: bad flags, paths or input (including an input file that yields no instance), or an output
+      that cannot be written (e.g. a full disk); no output is left.
+    RunAborted: a worker process died; no output is left.
+    Terminated: SIGTERM (when run in the main thread); no output is left.
   """
   validate(options)
+  check_output_paths(options)
+  with _SigtermGuard() as guard:
+    return _run(options, guard)
+
+
+def _run(options, guard):
+  """run() once the flags and paths are checked."""
   start = time.time()
   context = create_context(options)
   warning = vocab_case_warning(context.tokenizer.vocab, options.do_lower_case)
@@ -429,14 +676,13 @@ def run(options):
   read_stats = collections.Counter()
   instances_per_file = [0] * len(options.input_files)
   total_bytes = sum(os.path.getsize(path) for path in options.input_files)
-  writers = []
+  outputs = []
+  results = None
   progress = _Progress(total_bytes, options.progress)
   try:
-    for path in options.output_files:
-      try:
-        writers.append(tfrecord.AtomicRecordWriter(path))
-      except OSError as e:
-        raise UsageError("--output_file %s: cannot be written (%s)" % (path, e.strerror or e)) from None
+    outputs = _open_outputs(options)
+    writers = [writer for flag, writer in outputs if flag == "--output_file"]
+    stats_writer = dict(outputs)["--stats_file"]
     chunks = read_chunks(options.input_files, options.nsp_buffer_documents, read_stats)
     if options.num_workers <= 1:
       results = (process_chunk(chunk, context) for chunk in chunks)
@@ -445,7 +691,11 @@ def run(options):
     written = 0
     for result in results:
       for record in result.records:
-        writers[written % len(writers)].write(record)
+        writer = writers[written % len(writers)]
+        try:
+          writer.write(record)
+        except OSError as e:
+          raise _cannot_write("--output_file", writer.path, e) from None
         written += 1
       stats.update(result.stats)
       instances_per_file[result.file_index] += len(result.records)
@@ -453,21 +703,37 @@ def run(options):
     for path, count in zip(options.input_files, instances_per_file):
       if count == 0:
         raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
-    for writer in writers:
-      writer.commit()
+    stats.update(read_stats)
+    summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
+    # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
+    vocab = context.tokenizer.vocab
+    summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
+                        "fingerprint": masking.vocab_fingerprint(vocab)}
+    text = json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+      stats_writer.write(text.encode("utf-8"))
+    except OSError as e:
+      raise _cannot_write("--stats_file", stats_writer.path, e) from None
+    # All data reaches the disk (where a full disk may still show) before the first final name appears.
+    for flag, writer in outputs:
+      try:
+        writer.close()
+      except OSError as e:
+        raise _cannot_write(flag, writer.path, e) from None
+    with guard.deferred():
+      for flag, writer in outputs:
+        try:
+          writer.commit()
+        except OSError as e:
+          raise _cannot_write(flag, writer.path, e) from None
   except BaseException:
-    for writer in writers:
+    if results is not None:
+      results.close()  # stops the workers
+    for _, writer in outputs:
       writer.abort()
     raise
   finally:
     progress.close()
-  stats.update(read_stats)
-  summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
-  # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
-  vocab = context.tokenizer.vocab
-  summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
-                      "fingerprint": masking.vocab_fingerprint(vocab)}
-  _write_json_atomically(options.stats_file, summary)
   return summary
 
 
@@ -493,10 +759,3 @@ def _summary(options, stats, instances_per_file, total_bytes, seconds):
       "per_token_decision", "num_workers", "nsp_buffer_documents", "jieba_hmm")}
   return summary
 
-
-def _write_json_atomically(path, data):
-  temp_path = path + ".tmp"
-  with open(temp_path, "w", encoding="utf-8") as writer:
-    json.dump(data, writer, indent=2, ensure_ascii=False, sort_keys=True)
-    writer.write("\n")
-  os.replace(temp_path, path)

@@ -7,6 +7,8 @@ small non-negative numbers that make up almost all values come from a lookup tab
 
 tests/test_wwm_tfrecord.py reads the files back with tf.data.TFRecordDataset and tf.io.parse_single_example.
 """
+import errno
+import logging
 import os
 import struct
 
@@ -114,33 +116,89 @@ def frame_record(data):
   return b"".join((header, struct.pack("<I", _masked_crc(header)), data, struct.pack("<I", _masked_crc(data))))
 
 
-class AtomicRecordWriter(object):
-  """Writes TFRecords to `<path>.tmp`, renamed to `path` only by commit(); abort() removes the temporary.
+def make_parent_directory(path):
+  """Creates the directory that will hold `path` (with its parents) if it is missing.
 
-  A run that is killed leaves only the `.tmp` file, which never looks finished; a rerun overwrites it.
+  Raises:
+    OSError: as os.makedirs, except that a regular file standing where the directory should be is reported as
+      NotADirectoryError ("Not a directory", naming that file): os.makedirs(exist_ok=True) says "File exists",
+      which reads as if the output itself were already there.
+  """
+  directory = os.path.dirname(os.path.abspath(path))
+  try:
+    os.makedirs(directory, exist_ok=True)
+  except FileExistsError:
+    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory) from None
+
+
+def temporary_path(path):
+  """The name `path` is written under until it is complete (fixed, so a rerun replaces a killed run's)."""
+  return path + ".tmp"
+
+
+class AtomicFile(object):
+  """A binary file written to `temporary_path(path)` and renamed to `path` only by commit().
+
+  A run that is killed leaves only the temporary, which never looks finished (a rerun overwrites it); abort()
+  removes it. The final name therefore only ever holds complete files. A failed write (a full disk) raises
+  OSError from write() or close(), once: abort() then closes without raising again.
   """
 
   def __init__(self, path):
+    """Creates the directory if needed and opens the temporary; raises OSError if either fails."""
     self.path = path
-    self.temp_path = path + ".tmp"
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    self.temp_path = temporary_path(path)
+    make_parent_directory(path)
     self._file = open(self.temp_path, "wb")
+
+  def write(self, data):
+    """Appends bytes."""
+    self._file.write(data)
+
+  def close(self):
+    """Flushes the data to disk and closes the temporary; an OSError here (disk full) means it is incomplete."""
+    if self._file.closed:
+      return
+    try:
+      self._file.flush()
+      # On the disk before the rename, so that after a crash the final name holds complete data or nothing.
+      os.fsync(self._file.fileno())
+    except OSError:
+      self._close_quietly()
+      raise
+    self._file.close()
+
+  def commit(self):
+    """Closes the temporary (see close()) and renames it to the final name."""
+    self.close()
+    os.replace(self.temp_path, self.path)
+
+  def abort(self):
+    """Closes and deletes the temporary; never raises (it runs while another error is being reported)."""
+    self._close_quietly()
+    try:
+      os.remove(self.temp_path)
+    except FileNotFoundError:
+      pass
+    except OSError as e:
+      logging.warning("cannot remove temporary file %s: %s", self.temp_path, e.strerror or e)
+
+  def _close_quietly(self):
+    # Closing flushes the buffer again; on a full disk that fails a second time, with nothing new to say.
+    try:
+      self._file.close()
+    except OSError:
+      pass
+
+
+class AtomicRecordWriter(AtomicFile):
+  """Writes TFRecords to `<path>.tmp`, renamed to `path` only by commit(); abort() removes the temporary."""
+
+  def __init__(self, path):
+    super(AtomicRecordWriter, self).__init__(path)
     self.num_records = 0
 
   def write(self, record):
     """Appends one record (serialized Example bytes)."""
     self._file.write(frame_record(record))
     self.num_records += 1
-
-  def commit(self):
-    """Flushes, closes and renames the file to its final name."""
-    self._file.close()
-    os.replace(self.temp_path, self.path)
-
-  def abort(self):
-    """Closes and deletes the temporary file."""
-    if not self._file.closed:
-      self._file.close()
-    if os.path.exists(self.temp_path):
-      os.remove(self.temp_path)
