@@ -6,8 +6,10 @@ TPU:      add --use_tpu --tpu_name=NAME [--tpu_zone --gcp_project]; files and ou
 Rerunning with the same --output_dir resumes from its latest checkpoint (and learning-rate position).
 
 Beyond Google's flags: --eval_input_file (held-out evaluation data; without it Google's behaviour, evaluating
-on --input_file), --no_nsp, and the shared blocks of bert/common_flags.py (--num_gpus, --precision,
---use_xla, --optimizer, --gradient_accumulation_steps, --log_every_n_steps, --keep_checkpoint_max, ...).
+on --input_file), --no_nsp, --vocab_file (records made with --dynamic_masking: the vocabulary they were made
+with, for [MASK] and random replacements; by default the one named in the stats JSON beside them), and the
+shared blocks of bert/common_flags.py (--num_gpus, --precision, --use_xla, --optimizer,
+--gradient_accumulation_steps, --log_every_n_steps, --keep_checkpoint_max, ...).
 """
 import os
 import sys
@@ -23,6 +25,7 @@ FLAGS = flags.FLAGS
 
 ## Google's flags: the shared ones from bert/common_flags.py, then this script's own.
 common_flags.define_model_flags()
+common_flags.define_tokenizer_flags(with_do_lower_case=False)
 common_flags.define_max_seq_length_flag(128)
 common_flags.define_run_flags(("train", "eval"))
 common_flags.define_training_flags(epoch_schedule=False)

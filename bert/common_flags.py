@@ -5,7 +5,7 @@ Each `define_*_flags()` defines one small group, skips flags that are already de
 importing two scripts into one process, is harmless) and never marks a flag required: scripts check required
 flags in main with `require_flags`, which gives a one-line error.
 - `define_model_flags()`: bert_config_file, init_checkpoint.
-- `define_tokenizer_flags()`: vocab_file, do_lower_case.
+- `define_tokenizer_flags()`: vocab_file, do_lower_case (or only one of them).
 - `define_max_seq_length_flag(default)`: max_seq_length (Google's default differs per script: 128 or 384).
 - `define_run_flags(modes)`: output_dir, and do_<mode> with <mode>_batch_size for train/eval/predict.
 - `define_training_flags()`: learning_rate, and num_train_epochs/warmup_proportion for fine-tuning.
@@ -85,24 +85,26 @@ def define_model_flags(flag_values=flags.FLAGS, with_init_checkpoint=True):
   _define_missing(definitions, flag_values)
 
 
-def define_tokenizer_flags(flag_values=flags.FLAGS, with_vocab_file=True):
+def define_tokenizer_flags(flag_values=flags.FLAGS, with_vocab_file=True, with_do_lower_case=True):
   """Defines vocab_file (Google's: None) and do_lower_case (Google's: True).
 
   Args:
     flag_values: the FlagValues to define them in (absl's global FLAGS by default).
     with_vocab_file: False for scripts that write a vocabulary rather than read one (build_vocab.py).
+    with_do_lower_case: False for scripts that read token ids, not text (run_pretraining.py).
   """
   definitions = []
   if with_vocab_file:
     definitions.append(
         (flags.DEFINE_string, "vocab_file", None,
          "WordPiece vocabulary (vocab.txt, one token per line); it must be the one the model was built with."))
-  definitions.append(
-      (flags.DEFINE_bool, "do_lower_case", True,
-       "Lower-case the text and strip accents before WordPiece splitting (tokenization.FullTokenizer). It "
-       "must match the vocabulary: True for uncased models (Google's Chinese BERT is one), --nodo_lower_case "
-       "for cased ones. build_vocab.py normalises its training text this way; export_hf.py records the value "
-       "in tokenizer_config.json."))
+  if with_do_lower_case:
+    definitions.append(
+        (flags.DEFINE_bool, "do_lower_case", True,
+         "Lower-case the text and strip accents before WordPiece splitting (tokenization.FullTokenizer). It "
+         "must match the vocabulary: True for uncased models (Google's Chinese BERT is one), "
+         "--nodo_lower_case for cased ones. build_vocab.py normalises its training text this way; "
+         "export_hf.py records the value in tokenizer_config.json."))
   _define_missing(definitions, flag_values)
 
 

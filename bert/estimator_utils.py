@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import sys
 import uuid
 
@@ -25,6 +26,18 @@ from bert.errors import UsageError
 # Checkpoint variables whose first dimension is the vocabulary: a checkpoint with fewer rows can seed a model
 # with a larger vocabulary (continued pretraining with added tokens).
 VOCAB_ROW_VARIABLES = ("bert/embeddings/word_embeddings", "cls/predictions/output_bias")
+# A checkpoint save writes its files into PREFIX_temp/ (older TF: PREFIX_temp_<uuid>/) and then moves them into
+# place; a process killed in between leaves that folder behind.
+_INTERRUPTED_SAVE_RE = re.compile(r".+\.ckpt-\d+_temp(_[0-9a-f]+)?\Z")
+# Config fields that shape a BERT checkpoint's variables, read back as (variable, dimension).
+_SHAPED_CONFIG_FIELDS = (
+    ("vocab_size", "bert/embeddings/word_embeddings", 0),
+    ("hidden_size", "bert/embeddings/word_embeddings", 1),
+    ("max_position_embeddings", "bert/embeddings/position_embeddings", 0),
+    ("type_vocab_size", "bert/embeddings/token_type_embeddings", 0),
+    ("intermediate_size", "bert/encoder/layer_0/intermediate/dense/kernel", 1),
+)
+_LAYER_RE = re.compile(r"bert/encoder/layer_(\d+)/")
 
 
 @dataclasses.dataclass
@@ -365,9 +378,91 @@ def write_text_atomically(path, text):
   tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
-def write_run_metadata(output_dir, config, flags):
-  """Records what a run was started with: `bert_config.json` and `run_flags.json` in output_dir.
+def config_fields_of_checkpoint(checkpoint):
+  """The BERT config fields a checkpoint's variable shapes determine.
 
+  Args:
+    checkpoint: checkpoint prefix.
+
+  Returns:
+    dict field -> value (vocab_size, hidden_size, max_position_embeddings, type_vocab_size,
+    intermediate_size, num_hidden_layers; those whose variables it has).
+  """
+  shapes = dict(tf.train.list_variables(checkpoint))
+  fields = {}
+  for field, name, dimension in _SHAPED_CONFIG_FIELDS:
+    if name in shapes and len(shapes[name]) > dimension:
+      fields[field] = int(shapes[name][dimension])
+  layers = [int(match.group(1)) for match in map(_LAYER_RE.match, shapes) if match]
+  if layers:
+    fields["num_hidden_layers"] = max(layers) + 1
+  return fields
+
+
+def check_config_matches_checkpoints(output_dir, config_dict):
+  """Checks that resuming in output_dir would continue the same model (same config).
+
+  Compares the config with the bert_config.json the checkpoints were written with, and with what the latest
+  checkpoint's variable shapes say (which also covers a directory without bert_config.json).
+
+  Args:
+    output_dir: the run's output directory.
+    config_dict: the run's model config as a dict (BertConfig.to_dict()).
+
+  Raises:
+    UsageError: output_dir holds checkpoints and a field differs (all differing fields named).
+  """
+  checkpoint = tf.train.latest_checkpoint(output_dir)
+  if checkpoint is None:
+    return
+  differing = {}  # field -> (the checkpoints' value, the new value)
+  saved_path = os.path.join(output_dir, "bert_config.json")
+  if tf.io.gfile.exists(saved_path):
+    with tf.io.gfile.GFile(saved_path) as handle:
+      saved = json.load(handle)
+    for field in sorted(set(saved) | set(config_dict)):
+      if saved.get(field) != config_dict.get(field):
+        differing[field] = (saved.get(field), config_dict.get(field))
+  for field, value in sorted(config_fields_of_checkpoint(checkpoint).items()):
+    if field not in differing and config_dict.get(field) != value:
+      differing[field] = (value, config_dict.get(field))
+  if differing:
+    raise UsageError(
+        "--output_dir %s holds checkpoints (%s) of another model config: %s; resume with the config they were "
+        "made with (%s) or use a new --output_dir" % (
+            output_dir, os.path.basename(checkpoint),
+            ", ".join("%s %s there, %s in --bert_config_file" % (field, theirs, ours)
+                      for field, (theirs, ours) in sorted(differing.items())), saved_path))
+
+
+def remove_interrupted_saves(output_dir):
+  """Deletes the temporary folders (model.ckpt-N_temp/) of checkpoint saves that were killed midway.
+
+  The checkpoint they were writing never became the latest one (the `checkpoint` file is updated last), so
+  the run resumes from the previous checkpoint; the folder is only clutter, and a later save of step N would
+  find it in its way.
+
+  Args:
+    output_dir: the run's output directory.
+
+  Returns:
+    list of the folders removed.
+  """
+  removed = []
+  for path in tf.io.gfile.glob(os.path.join(output_dir, "*.ckpt-*_temp*")):
+    if _INTERRUPTED_SAVE_RE.match(os.path.basename(path.rstrip("/"))) and tf.io.gfile.isdir(path):
+      tf.io.gfile.rmtree(path)
+      logging.info("Removed %s, left by a checkpoint save that was interrupted", path)
+      removed.append(path)
+  return removed
+
+
+def write_run_metadata(output_dir, config, flags):
+  """Prepares output_dir for a run and records what the run was started with.
+
+  Checks that checkpoints already in output_dir were made with this config (so bert_config.json is never
+  replaced by one that does not describe them), removes the leftovers of interrupted checkpoint saves (the
+  chief only: it may be saving while another worker starts), then writes `bert_config.json` and `run_flags.json`.
   bert_config.json lets the output directory be passed as-is to fine-tuning (--bert_config_file).
 
   Args:
@@ -377,9 +472,16 @@ def write_run_metadata(output_dir, config, flags):
 
   Returns:
     (config path, flags path).
+
+  Raises:
+    UsageError: output_dir holds checkpoints of another config (check_config_matches_checkpoints).
   """
+  from bert import distribution
   tf.io.gfile.makedirs(output_dir)
   config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+  check_config_matches_checkpoints(output_dir, config_dict)
+  if distribution.is_chief():
+    remove_interrupted_saves(output_dir)
   config_path = os.path.join(output_dir, "bert_config.json")
   flags_path = os.path.join(output_dir, "run_flags.json")
   write_text_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")

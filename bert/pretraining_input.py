@@ -6,10 +6,14 @@ max_seq_length), masked_lm_positions, masked_lm_ids (int64 x max_predictions_per
 int64 `word_ids` feature (x max_seq_length); their masks are drawn in the pipeline by
 `bert.dynamic_masking` through the `dynamic_masking_fn` hook.
 
-The first record is checked in Python before any graph is built, so a size mismatch with the flags is one
-clear line instead of a TensorFlow shape error deep inside the input pipeline.
+The first record of every file is checked in Python before any graph is built, so a size mismatch with the
+flags is one clear line instead of a TensorFlow shape error deep inside the input pipeline. Every record's
+token ids are checked against the model's vocab_size in the pipeline (an in-graph assert: on GPU an
+out-of-range embedding lookup is not an error, it reads garbage); `input_error_message` turns that failure,
+and the errors of records that cannot be read or parsed, into one line naming the file(s).
 """
 import collections
+import re
 
 import tensorflow as tf
 
@@ -25,6 +29,13 @@ NEXT_SENTENCE_LABELS = "next_sentence_labels"
 # What the first record says about a set of files.
 RecordFormat = collections.namedtuple("RecordFormat", ["has_word_ids", "has_next_sentence_labels",
                                                        "has_masked_lm"])
+# Features holding token ids (embedding rows / output classes of the model).
+TOKEN_ID_FEATURES = ("input_ids", "masked_lm_ids")
+# First datum of the in-graph id check's assert message, so its failure can be told apart from others.
+_ID_CHECK_MARKER = "token id beyond the vocab_size of the model"
+_ID_CHECK_RE = re.compile(re.escape(_ID_CHECK_MARKER) + r"\] \[(.*?)\] \[(-?\d+)\] \[(\d+)\]")
+# Files named in a one-line error message, at most.
+_MAX_FILES_NAMED = 3
 
 
 def expand_input_files(patterns, flag_name="--input_file"):
@@ -53,7 +64,14 @@ def _feature_length(example, name):
   return len(getattr(feature, kind).value) if kind else 0
 
 
-def check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=False, flag_name="--input_file"):
+def token_ids_error(flag_name, path, largest_id, vocab_size):
+  """The one-line message for token ids the model's embedding table does not have."""
+  return ("%s %s: the records hold token id %d but vocab_size in --bert_config_file is %d (data made with a "
+          "larger vocabulary?)" % (flag_name, path, largest_id, vocab_size))
+
+
+def check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=False, flag_name="--input_file",
+                        vocab_size=None):
   """Checks the first record of `path` against the flags.
 
   Args:
@@ -62,13 +80,15 @@ def check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=Fa
     max_predictions_per_seq: --max_predictions_per_seq.
     no_nsp: --no_nsp (records need no next_sentence_labels).
     flag_name: flag naming the file, for messages.
+    vocab_size: the model's vocab_size: the record's token ids must be below it (None: not checked). Only
+      the first record is checked here; input_fn_builder(vocab_size=...) checks every record.
 
   Returns:
     RecordFormat.
 
   Raises:
     UsageError naming the feature and both sizes when a length differs from the flag, or a required feature is
-    missing.
+    missing, or a token id is not below vocab_size.
   """
   example = _first_example(path, flag_name)
   has_word_ids = _feature_length(example, WORD_IDS) is not None
@@ -93,8 +113,108 @@ def check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=Fa
   if nsp_length is not None and nsp_length != 1:
     raise UsageError("%s %s: feature next_sentence_labels has %d values per record, expected 1"
                      % (flag_name, path, nsp_length))
+  if vocab_size is not None:
+    ids = [value for name in TOKEN_ID_FEATURES if name in example.features.feature
+           for value in example.features.feature[name].int64_list.value]
+    if ids and max(ids) >= vocab_size:
+      raise UsageError(token_ids_error(flag_name, path, max(ids), vocab_size))
   return RecordFormat(has_word_ids=has_word_ids, has_next_sentence_labels=nsp_length is not None,
                       has_masked_lm=has_masked_lm)
+
+
+def check_record_files(paths, max_seq_length, max_predictions_per_seq, no_nsp=False, flag_name="--input_file",
+                       vocab_size=None):
+  """Checks the first record of every file (check_record_format) and that all files have one format.
+
+  A later file that is text, empty, made with other sizes or with a larger vocabulary then fails here, before
+  training, rather than mid-run.
+
+  Args:
+    paths: list of TFRecord files.
+    max_seq_length, max_predictions_per_seq, no_nsp, flag_name, vocab_size: see check_record_format.
+
+  Returns:
+    The RecordFormat shared by all files.
+
+  Raises:
+    UsageError: see check_record_format; or two files of different formats (e.g. pre-masked and dynamic).
+  """
+  first = None
+  for path in paths:
+    record_format = check_record_format(path, max_seq_length, max_predictions_per_seq, no_nsp=no_nsp,
+                                        flag_name=flag_name, vocab_size=vocab_size)
+    if first is None:
+      first = record_format
+    elif record_format != first:
+      raise UsageError("%s: %s and %s hold different kinds of records (%s vs %s); use files made the same way"
+                       % (flag_name, paths[0], path, _describe(first), _describe(record_format)))
+  return first
+
+
+def _describe(record_format):
+  """A few words on a RecordFormat, for messages."""
+  kind = "dynamic masking (word_ids)" if record_format.has_word_ids and not record_format.has_masked_lm else (
+      "pre-masked")
+  return kind + (", with next_sentence_labels" if record_format.has_next_sentence_labels else ", without NSP")
+
+
+def _check_token_ids(example, path, vocab_size):
+  """Adds an assert that the example's token ids are below vocab_size (its message names `path`)."""
+  ids = [tf.reshape(example[name], [-1]) for name in TOKEN_ID_FEATURES if name in example]
+  largest = tf.reduce_max(tf.concat(ids, axis=0))
+  check = tf.debugging.Assert(largest < vocab_size, [_ID_CHECK_MARKER, path, largest, vocab_size])
+  with tf.control_dependencies([check]):
+    example = dict(example, input_ids=tf.identity(example["input_ids"]))
+  return example
+
+
+def _named_files(files):
+  """'a', or 'one of a, b, c (and 7 more)'."""
+  if len(files) == 1:
+    return files[0]
+  shown = ", ".join(files[:_MAX_FILES_NAMED])
+  more = " (and %d more)" % (len(files) - _MAX_FILES_NAMED) if len(files) > _MAX_FILES_NAMED else ""
+  return "one of " + shown + more
+
+
+def _reason_of(text):
+  """The line of a TensorFlow error message that says what went wrong, without the graph-mode preamble
+  ("Graph execution error", the stack of the op's definition) and node/function annotations."""
+  text = text.split("\nOriginal stack trace")[0]
+  text = re.sub(r"\{\{[^}]*\}\}|\[\[[^\]]*\]\]|\[Op:[^\]]*\].*", "", text)
+  for line in text.splitlines():
+    line = line.strip()
+    if line and not line.startswith(("File ", "Graph execution error", "Detected at node", "Node:")):
+      return re.sub(r"\s+", " ", line)
+  return ""
+
+
+def input_error_message(error, files, flag_name="--input_file"):
+  """The one-line message for an error the input pipeline raised mid-run, or None if it is not one.
+
+  Args:
+    error: a tf.errors.OpError from estimator.train/evaluate.
+    files: the run's input files of this pipeline.
+    flag_name: flag naming them.
+
+  Returns:
+    str, or None when `error` did not come from reading the records (then it is not the user's data).
+  """
+  text = str(error)
+  ids = _ID_CHECK_RE.search(text)
+  if ids:
+    return token_ids_error(flag_name, ids.group(1), int(ids.group(2)), int(ids.group(3)))
+  if not isinstance(error, (tf.errors.DataLossError, tf.errors.InvalidArgumentError)):
+    return None
+  # Errors of the model's own ops are bugs, not data errors: only the input pipeline's are the user's.
+  if isinstance(error, tf.errors.InvalidArgumentError) and "IteratorGetNext" not in text:
+    return None
+  reason = _reason_of(text) or type(error).__name__
+  named = [path for path in files if path in reason]
+  what = ("a record is corrupt" if isinstance(error, tf.errors.DataLossError)
+          else "a record cannot be read as pretraining data of this --max_seq_length/--max_predictions_per_seq")
+  return "%s %s: %s (%s); recreate or leave out that file" % (flag_name, _named_files(named or files), what,
+                                                                reason)
 
 
 def feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp=False):
@@ -114,8 +234,14 @@ def feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp=
 decode_record = tfrecord_input.decode_record
 
 
+def _records_with_their_file(path):
+  """(serialized record, file path) pairs of one TFRecord file, so per-record errors can name the file."""
+  return tf.data.TFRecordDataset(path).map(lambda record: (record, path))
+
+
 def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_training, record_format,
-                     num_cpu_threads=4, no_nsp=False, repeat_eval=True, dynamic_masking_fn=None, seed=None):
+                     num_cpu_threads=4, no_nsp=False, repeat_eval=True, dynamic_masking_fn=None, seed=None,
+                     vocab_size=None):
   """Creates the input_fn for TPUEstimator (Google's pipeline).
 
   Training: files shuffled, read in parallel (sloppy interleave), examples shuffled, repeated forever.
@@ -134,6 +260,8 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_tr
     dynamic_masking_fn: callable(dataset of parsed examples, is_training) -> dataset with the
       masked_lm_positions/ids/weights features added and input_ids masked; used for word_ids records.
     seed: shuffle seed (None: nondeterministic).
+    vocab_size: the model's vocab_size: every record's token ids are checked to be below it (an assert whose
+      failure input_error_message turns into one line); None: not checked.
 
   Returns:
     input_fn(params) -> tf.data.Dataset of feature dicts, batched with params["batch_size"].
@@ -156,15 +284,20 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_tr
       cycle_length = min(num_cpu_threads, len(input_files))
       options = tf.data.Options()
       options.deterministic = seed is not None
-      dataset = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
+      dataset = files.interleave(_records_with_their_file, cycle_length=cycle_length,
                                  num_parallel_calls=cycle_length).with_options(options)
       dataset = dataset.shuffle(buffer_size=100, seed=seed)
     else:
-      dataset = tf.data.TFRecordDataset(input_files)
+      dataset = tf.data.Dataset.from_tensor_slices(tf.constant(input_files)).flat_map(_records_with_their_file)
       if repeat_eval:
         # Evaluation runs a fixed number of steps; repeating avoids running out of data (Google's code).
         dataset = dataset.repeat()
-    dataset = dataset.map(lambda record: decode_record(record, spec), num_parallel_calls=num_cpu_threads)
+
+    def decode(record, path):
+      example = decode_record(record, spec)
+      return example if vocab_size is None else _check_token_ids(example, path, vocab_size)
+
+    dataset = dataset.map(decode, num_parallel_calls=num_cpu_threads)
     if dynamic_masking_fn is not None and record_format.has_word_ids:
       dataset = dynamic_masking_fn(dataset, is_training)
     # TPUs need fixed shapes, hence whole batches only; a one-pass evaluation keeps the last partial batch.

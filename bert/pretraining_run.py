@@ -2,6 +2,8 @@
 
 Kept out of the script so tests and the demo can call it with plain arguments (no FLAGS).
 """
+import collections
+import contextlib
 import dataclasses
 import os
 
@@ -22,6 +24,7 @@ class PretrainingArgs:
   input_file: str
   output_dir: str
   init_checkpoint: str = None
+  vocab_file: str = None  # dynamic-masking records: the vocabulary they were made with
   max_seq_length: int = 128
   max_predictions_per_seq: int = 20
   do_train: bool = False
@@ -60,23 +63,56 @@ class PretrainingArgs:
                        (self.max_predictions_per_seq, self.max_seq_length))
 
 
-def _checked_files(patterns, flag_name, args):
-  """Expands `patterns` and checks their first record against the flags; returns (files, RecordFormat)."""
+# One input of the run (training or evaluation data), checked: its files, their RecordFormat, the flag that
+# names them, and for dynamic-masking records the vocabulary to mask with (else None).
+CheckedInput = collections.namedtuple("CheckedInput", ["files", "record_format", "flag_name", "masking_vocab"])
+
+
+def _checked_input(patterns, flag_name, args, bert_config):
+  """Expands `patterns`, checks the first record of every file against the flags and the config's vocab_size,
+  and finds the masking vocabulary of dynamic-masking records; returns a CheckedInput."""
   files = pretraining_input.expand_input_files(patterns, flag_name)
-  record_format = pretraining_input.check_record_format(files[0], args.max_seq_length,
-                                                        args.max_predictions_per_seq, no_nsp=args.no_nsp,
-                                                        flag_name=flag_name)
-  return files, record_format
+  record_format = pretraining_input.check_record_files(files, args.max_seq_length, args.max_predictions_per_seq,
+                                                       no_nsp=args.no_nsp, flag_name=flag_name,
+                                                       vocab_size=bert_config.vocab_size)
+  masking_vocab = None
+  if record_format.has_word_ids:
+    from bert import dynamic_masking
+    masking_vocab = dynamic_masking.resolve_masking_vocab(files, args.vocab_file, bert_config.vocab_size,
+                                                          flag_name)
+  return CheckedInput(files, record_format, flag_name, masking_vocab)
 
 
-def _dynamic_masking_fn(record_format, args, bert_config, options):
+def _dynamic_masking_fn(checked_input, args, options):
   """The in-pipeline masking for word_ids records (bert.dynamic_masking), or None for pre-masked records."""
-  if not record_format.has_word_ids:
+  if checked_input.masking_vocab is None:
     return None
   from bert import dynamic_masking
   return dynamic_masking.make_dynamic_masking_fn(max_seq_length=args.max_seq_length,
                                                  max_predictions_per_seq=args.max_predictions_per_seq,
-                                                 vocab_size=bert_config.vocab_size, seed=options.tf_random_seed)
+                                                 vocab=checked_input.masking_vocab, seed=options.tf_random_seed)
+
+
+def _input_fn(checked_input, args, options, bert_config, is_training, repeat_eval=True):
+  """The estimator input_fn of a CheckedInput (every record's ids checked against vocab_size)."""
+  return pretraining_input.input_fn_builder(
+      checked_input.files, args.max_seq_length, args.max_predictions_per_seq, is_training=is_training,
+      record_format=checked_input.record_format, no_nsp=args.no_nsp, repeat_eval=repeat_eval,
+      dynamic_masking_fn=_dynamic_masking_fn(checked_input, args, options), seed=options.tf_random_seed,
+      vocab_size=bert_config.vocab_size)
+
+
+@contextlib.contextmanager
+def _data_errors_reported(checked_input):
+  """Turns a data error raised mid-run by the input pipeline (a corrupt or mismatched record, a token id
+  beyond vocab_size) into a UsageError naming the input file(s); other errors pass through."""
+  try:
+    yield
+  except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+    message = pretraining_input.input_error_message(error, checked_input.files, checked_input.flag_name)
+    if message is None:
+      raise
+    raise UsageError(message) from None
 
 
 def run(args, options, flag_values=None):
@@ -101,14 +137,14 @@ def run(args, options, flag_values=None):
   modeling.check_sequence_length(bert_config, args.max_seq_length, "--max_seq_length")
 
   # Inputs are checked before anything is built or written.
-  train_files = train_format = eval_files = eval_format = None
+  train_input = eval_input = None
   if args.do_train:
-    train_files, train_format = _checked_files(args.input_file, "--input_file", args)
+    train_input = _checked_input(args.input_file, "--input_file", args, bert_config)
   if args.do_eval:
     if args.eval_input_file:
-      eval_files, eval_format = _checked_files(args.eval_input_file, "--eval_input_file", args)
+      eval_input = _checked_input(args.eval_input_file, "--eval_input_file", args, bert_config)
     else:
-      eval_files, eval_format = _checked_files(args.input_file, "--input_file", args)
+      eval_input = train_input or _checked_input(args.input_file, "--input_file", args, bert_config)
 
   if not args.do_train and tf.train.latest_checkpoint(args.output_dir) is None:
     raise UsageError("--do_eval without --do_train evaluates the latest checkpoint in --output_dir, but %s has "
@@ -128,30 +164,23 @@ def run(args, options, flag_values=None):
                                               eval_batch_size=args.eval_batch_size)
 
   if args.do_train:
-    logging.info("***** Running training: %d files, batch size %d, %d steps *****", len(train_files),
+    logging.info("***** Running training: %d files, batch size %d, %d steps *****", len(train_input.files),
                  args.train_batch_size, args.num_train_steps)
-    train_input_fn = pretraining_input.input_fn_builder(
-        train_files, args.max_seq_length, args.max_predictions_per_seq, is_training=True,
-        record_format=train_format, no_nsp=args.no_nsp,
-        dynamic_masking_fn=_dynamic_masking_fn(train_format, args, bert_config, options),
-        seed=options.tf_random_seed)
-    from bert import distribution
-    distribution.train_estimator(estimator, train_input_fn, max_steps=args.num_train_steps)
+    train_input_fn = _input_fn(train_input, args, options, bert_config, is_training=True)
+    with _data_errors_reported(train_input):
+      distribution.train_estimator(estimator, train_input_fn, max_steps=args.num_train_steps)
 
   if not args.do_eval:
     return None
-  logging.info("***** Running evaluation: %d files, batch size %d, at most %d steps *****", len(eval_files),
+  logging.info("***** Running evaluation: %d files, batch size %d, at most %d steps *****", len(eval_input.files),
                args.eval_batch_size, args.max_eval_steps)
-  eval_input_fn = pretraining_input.input_fn_builder(
-      eval_files, args.max_seq_length, args.max_predictions_per_seq, is_training=False,
-      record_format=eval_format, no_nsp=args.no_nsp,
-      # TPUs evaluate a fixed number of whole batches (Google's repeated input); elsewhere one pass over the
-      # files, so a small held-out set is not counted several times.
-      repeat_eval=options.use_tpu,
-      dynamic_masking_fn=_dynamic_masking_fn(eval_format, args, bert_config, options),
-      seed=options.tf_random_seed)
-  # In a TF_CONFIG cluster only the chief evaluates (on its own devices); the other workers are done.
-  result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps)
+  # TPUs evaluate a fixed number of whole batches (Google's repeated input); elsewhere one pass over the
+  # files, so a small held-out set is not counted several times.
+  eval_input_fn = _input_fn(eval_input, args, options, bert_config, is_training=False,
+                            repeat_eval=options.use_tpu)
+  with _data_errors_reported(eval_input):
+    # In a TF_CONFIG cluster only the chief evaluates (on its own devices); the other workers are done.
+    result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps)
   if result is None:
     return None
   result = {key: value.item() if hasattr(value, "item") else value for key, value in result.items()}

@@ -20,6 +20,16 @@ def write_config(path, **overrides):
   return str(path)
 
 
+def write_vocab(path, vocab_size=120):
+  """Writes a vocab.txt laid out like Google's ([PAD], [unused1..99], [UNK], [CLS], [SEP], [MASK] = 103, then
+  ordinary tokens), the vocabulary of the records write_records makes; returns its path as str."""
+  tokens = ["[PAD]"] + ["[unused%d]" % i for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+  tokens += ["t%d" % i for i in range(len(tokens), vocab_size)]
+  with open(path, "w", encoding="utf-8") as handle:
+    handle.write("\n".join(tokens) + "\n")
+  return str(path)
+
+
 def _int_feature(values):
   return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 

@@ -95,10 +95,11 @@ def _run_pretraining_with_every_feature(out_dir):
   import dataclasses
   from bert import estimator_utils
   from bert import pretraining_run
-  from pretraining_fixtures import write_config, write_records
+  from pretraining_fixtures import write_config, write_records, write_vocab
   os.makedirs(out_dir)
   args = pretraining_run.PretrainingArgs(
       bert_config_file=write_config(os.path.join(out_dir, "bert_config_in.json")),
+      vocab_file=write_vocab(os.path.join(out_dir, "vocab.txt")),
       input_file=write_records(os.path.join(out_dir, "dyn.tfrecord"), 32, seq_length=SEQ, max_predictions=PRED,
                                word_ids=True),
       output_dir=out_dir, max_seq_length=SEQ, max_predictions_per_seq=PRED, do_train=True, train_batch_size=BATCH,

@@ -9,7 +9,8 @@ from bert import pretraining_input
 
 SEQ = 24
 MAX_PRED = 6
-VOCAB = 500
+# Google's layout: [MASK] = 103, random replacements from the ordinary ids 104..499.
+VOCAB = dynamic_masking.MaskingVocab(mask_id=103, replacement_ids=list(range(104, 500)))
 
 # [CLS] 研究 生命 的 起源 [SEP] 我们 喜欢 playing 足球 [SEP] + padding: words of 1..3 tokens.
 WORD_IDS = [-1, 0, 0, 1, 1, 2, 3, 3, -1, 4, 4, 5, 5, 6, 6, 6, 7, 7, -1] + [-1] * (SEQ - 19)
@@ -24,10 +25,10 @@ def _example(offset=0):
           "word_ids": np.array(WORD_IDS, np.int32)}
 
 
-def _run(examples, seed, epochs=1, is_training=True, masked_lm_prob=0.3):
+def _run(examples, seed, epochs=1, is_training=True, masked_lm_prob=0.3, vocab=VOCAB):
   stacked = {key: np.stack([e[key] for e in examples]) for key in examples[0]}
   dataset = tf.data.Dataset.from_tensor_slices(stacked).repeat(epochs)
-  fn = dynamic_masking.make_dynamic_masking_fn(SEQ, MAX_PRED, VOCAB, seed=seed, masked_lm_prob=masked_lm_prob)
+  fn = dynamic_masking.make_dynamic_masking_fn(SEQ, MAX_PRED, vocab, seed=seed, masked_lm_prob=masked_lm_prob)
   return list(fn(dataset, is_training).as_numpy_iterator())
 
 
@@ -107,7 +108,8 @@ def test_input_fn_with_word_ids_records_yields_model_features(tmp_path):
                                             word_ids=True)
   record_format = pretraining_input.RecordFormat(has_word_ids=True, has_next_sentence_labels=True,
                                                  has_masked_lm=False)
-  fn = dynamic_masking.make_dynamic_masking_fn(32, 5, 120, seed=5)
+  fn = dynamic_masking.make_dynamic_masking_fn(32, 5, dynamic_masking.MaskingVocab(103, list(range(104, 120))),
+                                               seed=5)
   input_fn = pretraining_input.input_fn_builder([path], 32, 5, is_training=False, record_format=record_format,
                                                 repeat_eval=False, dynamic_masking_fn=fn)
   batch = next(iter(input_fn({"batch_size": 4}).as_numpy_iterator()))
@@ -115,3 +117,20 @@ def test_input_fn_with_word_ids_records_yields_model_features(tmp_path):
   assert "word_ids" not in batch
   assert (batch["masked_lm_weights"].sum(axis=1) >= 1).all()
   assert (batch["input_ids"] == 103).any()
+
+
+def test_mask_and_random_ids_come_from_the_vocabulary_by_the_rule_of_wwm_masking():
+  # build_vocab.py's layout: specials first ([MASK] = 4), [unusedN] slots, then ordinary tokens and ## pieces.
+  tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]", "[unused1]", "好", "##好", "人", "##人"]
+  vocab = {token: index for index, token in enumerate(tokens)}
+  masking_vocab = dynamic_masking.masking_vocab(vocab)
+  assert masking_vocab == dynamic_masking.MaskingVocab(mask_id=4, replacement_ids=[7, 9])
+  original = _example()["input_ids"]
+  kinds = collections.Counter()
+  for out in _run([_example()], seed=13, epochs=200, vocab=masking_vocab):
+    positions, _ = _masked_words(out)
+    for position in positions:
+      new = out["input_ids"][position]
+      kinds["mask" if new == 4 else "keep" if new == original[position] else "random"] += 1
+      assert new in (4, original[position], 7, 9), new  # never 103, a special, an [unusedN] or a ## piece
+  assert kinds["mask"] > 0.7 * sum(kinds.values()) and kinds["random"] > 0

@@ -157,6 +157,63 @@ def _save_checkpoint(path, arrays):
       return saver.save(session, path)
 
 
+def _tiny_bert_checkpoint(output_dir, config, step=4):
+  """A checkpoint in output_dir with the config-shaped BERT variables (model.ckpt-<step>) and its config."""
+  hidden, inter = config["hidden_size"], config["intermediate_size"]
+  arrays = {"bert/embeddings/word_embeddings": np.zeros([config["vocab_size"], hidden], np.float32),
+            "bert/embeddings/position_embeddings": np.zeros([config["max_position_embeddings"], hidden],
+                                                            np.float32),
+            "bert/embeddings/token_type_embeddings": np.zeros([config["type_vocab_size"], hidden], np.float32)}
+  for layer in range(config["num_hidden_layers"]):
+    arrays["bert/encoder/layer_%d/intermediate/dense/kernel" % layer] = np.zeros([hidden, inter], np.float32)
+  _save_checkpoint(os.path.join(str(output_dir), "model.ckpt-%d" % step), arrays)
+  estimator_utils.write_run_metadata(str(output_dir), config, {})
+
+
+TINY = {"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "intermediate_size": 16, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 16, "type_vocab_size": 2,
+        "initializer_range": 0.02}
+
+
+def test_resuming_with_another_config_is_refused_and_the_saved_config_kept(tmp_path):
+  out = tmp_path / "out"
+  _tiny_bert_checkpoint(out, TINY)
+  saved = (out / "bert_config.json").read_text()
+  estimator_utils.write_run_metadata(str(out), TINY, {"again": True})  # the same config resumes
+  with pytest.raises(UsageError, match=r"^--output_dir .*/out holds checkpoints \(model.ckpt-4\) of another model "
+                                       r"config: intermediate_size 16 there, 32 in --bert_config_file, "
+                                       r"num_hidden_layers 2 there, 3 in --bert_config_file; resume with the "
+                                       r"config they were made with \(.*/out/bert_config.json\) or use a new "
+                                       r"--output_dir$"):
+    estimator_utils.write_run_metadata(str(out), dict(TINY, intermediate_size=32, num_hidden_layers=3), {})
+  assert (out / "bert_config.json").read_text() == saved
+  # Fields that shape no variable are compared with the saved bert_config.json.
+  with pytest.raises(UsageError, match=r"config: hidden_act gelu there, relu in --bert_config_file;"):
+    estimator_utils.write_run_metadata(str(out), dict(TINY, hidden_act="relu"), {})
+  # Without bert_config.json, the checkpoint's shapes still tell.
+  os.remove(out / "bert_config.json")
+  with pytest.raises(UsageError, match=r"config: vocab_size 30 there, 40 in --bert_config_file;"):
+    estimator_utils.write_run_metadata(str(out), dict(TINY, vocab_size=40), {})
+  assert not (out / "bert_config.json").exists()
+  # No checkpoint yet: any config may start there.
+  estimator_utils.write_run_metadata(str(tmp_path / "fresh"), dict(TINY, vocab_size=40), {})
+
+
+def test_folders_of_interrupted_checkpoint_saves_are_removed(tmp_path, caplog):
+  out = tmp_path / "out"
+  _tiny_bert_checkpoint(out, TINY, step=20)
+  (out / "model.ckpt-40_temp").mkdir()
+  (out / "model.ckpt-40_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"partial")
+  (out / "model.ckpt-60_temp_0123abcd").mkdir()  # older TensorFlow's name
+  (out / "notes_temp").mkdir()  # not a checkpoint's: kept
+  with caplog.at_level("INFO"):
+    estimator_utils.write_run_metadata(str(out), TINY, {})
+  assert not (out / "model.ckpt-40_temp").exists() and not (out / "model.ckpt-60_temp_0123abcd").exists()
+  assert (out / "notes_temp").exists() and tf.train.latest_checkpoint(str(out)).endswith("model.ckpt-20")
+  assert "model.ckpt-40_temp, left by a checkpoint save that was interrupted" in caplog.text
+
+
 def _init_and_read(checkpoint, shapes, use_tpu=False):
   """Builds variables of `shapes`, initialises them from `checkpoint`, returns their values."""
   with tf.Graph().as_default():

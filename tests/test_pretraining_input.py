@@ -1,4 +1,6 @@
 """Tests for bert.pretraining_input: file patterns, first-record checks, the tf.data pipeline."""
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -114,3 +116,67 @@ def test_word_ids_records_go_through_the_dynamic_masking_hook(tmp_path):
   assert calls == [False]
   assert batch["word_ids"].shape == (4, SEQ)
   assert not batch["input_ids"].any()
+
+
+def _write_examples(path, vocab_sizes, seed=0):
+  """One record per entry of vocab_sizes, its ids drawn below that size (pretraining_fixtures.make_example)."""
+  import pretraining_fixtures
+  rng = np.random.RandomState(seed)
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for vocab_size in vocab_sizes:
+      writer.write(pretraining_fixtures.make_example(rng, SEQ, PRED, vocab_size).SerializeToString())
+  return str(path)
+
+
+def test_every_file_is_checked_not_only_the_first(tmp_path):
+  good = write_records(tmp_path / "good.tfrecord", 2)
+  (tmp_path / "notes.txt").write_text("这不是 TFRecord 文件\n" * 20)
+  longer = write_records(tmp_path / "longer.tfrecord", 2, seq_length=64)
+  dynamic = write_records(tmp_path / "dynamic.tfrecord", 2, word_ids=True)
+  assert pretraining_input.check_record_files([good, good], SEQ, PRED).has_masked_lm
+  with pytest.raises(UsageError, match=r"^--input_file .*/notes.txt is not a readable TFRecord file"):
+    pretraining_input.check_record_files([good, str(tmp_path / "notes.txt")], SEQ, PRED)
+  with pytest.raises(UsageError, match=r"^--input_file .*/longer.tfrecord: feature input_ids has 64 values"):
+    pretraining_input.check_record_files([good, longer], SEQ, PRED)
+  with pytest.raises(UsageError, match=r"good.tfrecord and .*dynamic.tfrecord hold different kinds of records"):
+    pretraining_input.check_record_files([good, dynamic], SEQ, PRED)
+
+
+def test_token_ids_beyond_vocab_size_are_caught_in_the_first_record_and_in_every_later_one(tmp_path):
+  bad_first = _write_examples(tmp_path / "bad_first.tfrecord", [130, 110])
+  with pytest.raises(UsageError, match=r"^--input_file .*/bad_first.tfrecord: the records hold token id 1[12]\d "
+                                       r"but vocab_size in --bert_config_file is 110"):
+    pretraining_input.check_record_files([bad_first], SEQ, PRED, vocab_size=110)
+  # The first record fits, a later one does not: the pipeline's check stops at it and names the file.
+  good = write_records(tmp_path / "good.tfrecord", 4, vocab_size=110)
+  bad_later = _write_examples(tmp_path / "bad_later.tfrecord", [110, 110, 130])
+  record_format = pretraining_input.check_record_files([good, bad_later], SEQ, PRED, vocab_size=110)
+  input_fn = pretraining_input.input_fn_builder([good, bad_later], SEQ, PRED, False, record_format,
+                                                repeat_eval=False, vocab_size=110)
+  with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+    _batches(input_fn, 1)
+  message = pretraining_input.input_error_message(caught.value, [good, bad_later])
+  assert re.fullmatch(r"--input_file .*/bad_later.tfrecord: the records hold token id 1[12]\d but vocab_size in "
+                      r"--bert_config_file is 110 \(data made with a larger vocabulary\?\)", message), message
+  # Without vocab_size nothing is checked (Google's pipeline).
+  unchecked = pretraining_input.input_fn_builder([bad_later], SEQ, PRED, False, record_format, repeat_eval=False)
+  assert len(_batches(unchecked, 1)) == 3
+
+
+def test_corrupt_record_mid_file_is_one_line_naming_the_files(tmp_path):
+  good = write_records(tmp_path / "good.tfrecord", 4)
+  corrupt = write_records(tmp_path / "corrupt.tfrecord", 8, seed=1)
+  data = bytearray(open(corrupt, "rb").read())
+  data[len(data) // 2] ^= 0xFF
+  open(corrupt, "wb").write(bytes(data))
+  record_format = pretraining_input.check_record_files([good, corrupt], SEQ, PRED)  # first records are fine
+  input_fn = pretraining_input.input_fn_builder([good, corrupt], SEQ, PRED, False, record_format,
+                                                repeat_eval=False)
+  with pytest.raises(tf.errors.DataLossError) as caught:
+    _batches(input_fn, 2)
+  message = pretraining_input.input_error_message(caught.value, [good, corrupt], "--eval_input_file")
+  assert message == ("--eval_input_file one of %s, %s: a record is corrupt (corrupted record at %d); recreate or "
+                     "leave out that file" % (good, corrupt, int(re.search(r"at (\d+)", message).group(1))))
+  # Errors that are not about the records are not turned into data errors.
+  assert pretraining_input.input_error_message(tf.errors.InvalidArgumentError(None, None, "indices[0] = 130 is "
+                                                                              "not in [0, 120)"), [good]) is None

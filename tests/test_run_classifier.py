@@ -73,6 +73,28 @@ def test_train_eval_predict_outputs(trained_run):
   assert re.search(r"step 8/8 loss [0-9.]+", trained_run["stderr"])
 
 
+def test_rerun_with_another_config_is_refused_before_any_step(trained_run, tmp_path):
+  import shutil  # pylint: disable=import-outside-toplevel
+  out = tmp_path / "out"
+  shutil.copytree(trained_run["output_dir"], out)
+  saved = (out / "bert_config.json").read_text()
+  wider = tmp_path / "wider.json"
+  wider.write_text(json.dumps(dict(TINY_CONFIG, intermediate_size=128)), encoding="utf-8")
+  command = [sys.executable, str(ROOT / "run_classifier.py"), "--task_name=chnsenticorp",
+             "--data_dir=%s" % trained_run["data"], "--vocab_file=%s" % ZH_VOCAB, "--bert_config_file=%s" % wider,
+             "--output_dir=%s" % out, "--do_train", "--do_eval", "--max_seq_length=%d" % SEQ,
+             "--train_batch_size=16", "--num_train_steps=16"]
+  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: --output_dir %s holds checkpoints (model.ckpt-8) of another model config: intermediate_size 64 "
+      "there, 128 in --bert_config_file; resume with the config they were made with (%s/bert_config.json) or "
+      "use a new --output_dir" % (out, out))
+  assert "Traceback" not in result.stderr
+  assert (out / "bert_config.json").read_text() == saved
+  assert not (out / "model.ckpt-16.index").exists()
+
+
 def test_saved_model_probabilities_equal_estimator_predict(trained_run):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   import tokenization  # pylint: disable=import-outside-toplevel

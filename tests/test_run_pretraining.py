@@ -3,6 +3,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -213,6 +214,20 @@ def test_script_reports_bad_input_in_one_line(tmp_path):
       "error: --input_file %s: feature input_ids has 32 values per record but --max_seq_length=64; rerun with "
       "--max_seq_length=32 or recreate the data" % records)
   assert "Traceback" not in wrong_length.stderr
+  # Every input file is checked before training, not only the first one.
+  (tmp_path / "notes.txt").write_text("这不是 TFRecord 文件\n" * 20)
+  later_text = _script(common + ["--input_file=%s,%s/notes.txt" % (records, tmp_path), "--max_seq_length=32"])
+  assert later_text.returncode == 1
+  assert re.fullmatch(r"error: --input_file %s/notes.txt is not a readable TFRecord file: .*" % tmp_path,
+                      later_text.stderr.strip().splitlines()[-1])
+  assert "Traceback" not in later_text.stderr
+  # Ids the model's embedding table does not have (records made with a larger vocabulary).
+  small_vocab = _script(["--bert_config_file=" + write_config(tmp_path / "small.json", vocab_size=104)] +
+                        common[1:] + ["--input_file=" + records, "--max_seq_length=32"])
+  assert small_vocab.returncode == 1
+  assert re.fullmatch(r"error: --input_file %s: the records hold token id 1[01]\d but vocab_size in "
+                      r"--bert_config_file is 104 \(data made with a larger vocabulary\?\)" % records,
+                      small_vocab.stderr.strip().splitlines()[-1])
   assert not os.path.exists(tmp_path / "out")
 
 
@@ -221,7 +236,17 @@ def _latest_step(output_dir):
   return int(latest.rsplit("-", 1)[1]) if latest else None
 
 
-def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
+def _interrupted_saves(output_dir, min_step=0):
+  """The temporary folders of checkpoint saves in progress (or killed): model.ckpt-N_temp/, N >= min_step."""
+  try:
+    names = os.listdir(output_dir)
+  except FileNotFoundError:
+    return []
+  return [name for name in names
+          if re.fullmatch(r"model\.ckpt-\d+_temp.*", name) and int(re.findall(r"\d+", name)[0]) >= min_step]
+
+
+def test_kill_during_a_checkpoint_save_then_rerun_resumes_and_finishes(tmp_path):
   steps = 800
   config = write_config(tmp_path / "c.json")
   records = write_records(tmp_path / "t.tfrecord", 64)
@@ -234,20 +259,35 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
   process = subprocess.Popen([sys.executable, str(ROOT / "run_pretraining.py")] + argv, cwd=str(ROOT), env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   try:
+    # SIGKILL the moment a save's temporary folder shows up (mid-save), from the third save on (step 0 is the
+    # first) so that a checkpoint to resume from exists; saves of this tiny model are quick, so give up
+    # waiting once a few checkpoints exist.
     deadline = time.time() + 240
-    while time.time() < deadline and not (_latest_step(out) or 0) >= 20 and process.poll() is None:
-      time.sleep(0.02)
+    while time.time() < deadline and process.poll() is None and not _interrupted_saves(out, min_step=40):
+      if (_latest_step(out) or 0) >= 100:
+        break
+      time.sleep(0.001)
     process.send_signal(signal.SIGKILL)
   finally:
     process.wait()
   assert process.returncode == -signal.SIGKILL
   killed_at = _latest_step(out)
   assert killed_at is not None and 20 <= killed_at < steps
+  leftovers = _interrupted_saves(out)
+  if not leftovers:
+    # Not caught mid-save: leave what such a kill leaves, the next save's temporary folder with a partial file.
+    leftovers = ["model.ckpt-%d_temp" % (killed_at + 20)]
+    os.makedirs(os.path.join(out, leftovers[0]))
+    with open(os.path.join(out, leftovers[0], "part-00000-of-00001.data-00000-of-00001"), "wb") as handle:
+      handle.write(b"partial")
 
   rerun = _script(argv)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   assert _latest_step(out) == steps
   assert tf.train.load_variable(os.path.join(out, "model.ckpt-%d" % steps), "global_step") == steps
+  assert not _interrupted_saves(out)
+  for leftover in leftovers:
+    assert "Removed %s, left by a checkpoint save that was interrupted" % os.path.join(out, leftover) in rerun.stderr
   progress = [line.split() for line in rerun.stderr.splitlines() if line.startswith("step ")]
   # The rerun starts right after the last checkpoint, with the learning rate of that point of the schedule.
   first = progress[0]
@@ -255,6 +295,129 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
   lr_index = first.index("learning_rate") + 1
   assert float(first[lr_index]) == pytest.approx(1e-3 * (1 - killed_at / steps), rel=1e-2)
   assert progress[-1][1] == "%d/%d" % (steps, steps)
+
+
+def test_resuming_with_another_config_is_one_line_before_any_step(trained_run, tmp_path):
+  source, _ = trained_run
+  out = tmp_path / "out"
+  shutil.copytree(source.output_dir, out)
+  saved = (out / "bert_config.json").read_text()
+  argv = ["--bert_config_file=" + write_config(tmp_path / "wider.json", intermediate_size=128),
+          "--input_file=" + source.input_file, "--output_dir=%s" % out, "--do_train", "--max_seq_length=%d" % SEQ,
+          "--max_predictions_per_seq=%d" % PRED, "--train_batch_size=8", "--num_train_steps=8",
+          "--log_every_n_steps=1"]
+  result = _script(argv)
+  assert result.returncode == 1
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: --output_dir %s holds checkpoints (model.ckpt-4) of another model config: intermediate_size 64 "
+      "there, 128 in --bert_config_file; resume with the config they were made with (%s/bert_config.json) or "
+      "use a new --output_dir" % (out, out))
+  assert "Traceback" not in result.stderr and not re.search(r"^step ", result.stderr, re.M)
+  assert (out / "bert_config.json").read_text() == saved
+  assert _latest_step(str(out)) == 4
+
+
+def _corrupt_middle(path):
+  data = bytearray(open(path, "rb").read())
+  data[len(data) // 2] ^= 0xFF
+  open(path, "wb").write(bytes(data))
+  return path
+
+
+def _write_examples(path, vocab_sizes, seed=0):
+  """One record per entry of vocab_sizes, its ids drawn below that size."""
+  import pretraining_fixtures
+  rng = np.random.RandomState(seed)
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for vocab_size in vocab_sizes:
+      writer.write(pretraining_fixtures.make_example(rng, SEQ, PRED, vocab_size).SerializeToString())
+  return str(path)
+
+
+def test_data_errors_during_training_are_one_line_naming_the_file(tmp_path):
+  # A corrupt record in the middle of a file whose first record is fine.
+  good = write_records(tmp_path / "good.tfrecord", 16)
+  corrupt = _corrupt_middle(write_records(tmp_path / "corrupt.tfrecord", 64, seed=1))
+  with pytest.raises(UsageError, match=r"^--input_file one of %s, %s: a record is corrupt \(corrupted record at "
+                                       r"\d+\); recreate or leave out that file$" % (good, corrupt)):
+    pretraining_run.run(_args(tmp_path, input_file="%s,%s" % (good, corrupt), output_dir=str(tmp_path / "o1")),
+                        _options())
+  # Records after the first one hold ids beyond vocab_size: caught in the pipeline (never an embedding
+  # lookup of a row that does not exist, which on GPU would silently read garbage).
+  later = _write_examples(tmp_path / "later.tfrecord", [110] + [130] * 63)
+  with pytest.raises(UsageError, match=r"^--input_file %s: the records hold token id 1[1-2]\d but vocab_size in "
+                                       r"--bert_config_file is 110 \(data made with a larger vocabulary\?\)$" % later):
+    pretraining_run.run(_args(tmp_path, input_file=later, output_dir=str(tmp_path / "o2"),
+                              bert_config_file=write_config(tmp_path / "c110.json", vocab_size=110)), _options())
+
+
+# build_vocab.py's layout: the five specials first ([MASK] = 4), [unusedN] slots, then WordPieces.
+_CHARS = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学"
+
+
+def _build_vocab_style_vocab(path):
+  tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]", "[unused1]"]
+  tokens += list(_CHARS) + ["##" + char for char in _CHARS]
+  path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+  return {token: index for index, token in enumerate(tokens)}
+
+
+def _dynamic_masking_records(tmp_path):
+  """create_pretraining_data.py --dynamic_masking over a small corpus with a build_vocab-style vocabulary."""
+  vocab = _build_vocab_style_vocab(tmp_path / "vocab.txt")
+  rng = np.random.RandomState(0)
+  documents = ["\n".join("".join(rng.choice(list(_CHARS), size=rng.randint(8, 20))) for _ in range(4))
+               for _ in range(12)]
+  (tmp_path / "corpus.txt").write_text("\n\n".join(documents) + "\n", encoding="utf-8")
+  records = tmp_path / "data" / "dyn.tfrecord"
+  records.parent.mkdir()
+  command = [sys.executable, str(ROOT / "create_pretraining_data.py"), "--input_file=%s" % (tmp_path / "corpus.txt"),
+             "--output_file=%s" % records, "--vocab_file=%s" % (tmp_path / "vocab.txt"), "--dynamic_masking",
+             "--max_seq_length=%d" % SEQ, "--max_predictions_per_seq=%d" % PRED, "--dupe_factor=2",
+             "--num_workers=1", "--noprogress"]
+  result = subprocess.run(command, cwd=str(ROOT), capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return vocab, str(records)
+
+
+def test_dynamic_masking_uses_the_mask_and_tokens_of_the_records_vocabulary(tmp_path, monkeypatch):
+  vocab, records = _dynamic_masking_records(tmp_path)
+  from bert import pretraining_input
+  built = []
+  original_builder = pretraining_input.input_fn_builder
+  monkeypatch.setattr(pretraining_input, "input_fn_builder",
+                      lambda *args, **kwargs: built.append(original_builder(*args, **kwargs)) or built[-1])
+  # No --vocab_file: the stats JSON beside the records names the vocabulary they were made with.
+  pretraining_run.run(_args(tmp_path, input_file=records, num_train_steps=1), _options())
+  candidates = {index for token, index in vocab.items() if token in _CHARS}
+  kinds = {"mask": 0, "keep": 0, "random": 0}
+  for batch in built[0]({"batch_size": 8}).take(20).as_numpy_iterator():
+    for row in range(8):
+      for slot in np.flatnonzero(batch["masked_lm_weights"][row]):
+        new = batch["input_ids"][row, batch["masked_lm_positions"][row, slot]]
+        label = batch["masked_lm_ids"][row, slot]
+        kind = "mask" if new == vocab["[MASK]"] else "keep" if new == label else "random"
+        kinds[kind] += 1
+        # A random replacement is an ordinary token: never 103, a special, an [unusedN] or a ## piece.
+        assert kind != "random" or new in candidates, new
+  total = sum(kinds.values())
+  assert 0.7 < kinds["mask"] / total < 0.9 and kinds["random"] > 0, kinds
+
+  # --vocab_file must agree with the vocabulary recorded beside the records.
+  with pytest.raises(UsageError, match=r"^--vocab_file .*zh_vocab.txt \(\d+ tokens\) is not the vocabulary "
+                                       r"--input_file was made with \(.*/vocab.txt, %d tokens, per "
+                                       r".*/dyn.tfrecord.stats.json\)$" % len(vocab)):
+    pretraining_run.run(_args(tmp_path, input_file=records, vocab_file=str(ROOT / "vocab" / "zh_vocab.txt"),
+                              output_dir=str(tmp_path / "o2")), _options())
+  # Neither a stats JSON nor --vocab_file: no guessing.
+  os.rename(records + ".stats.json", str(tmp_path / "moved.stats.json"))
+  with pytest.raises(UsageError, match=r"^--input_file .*/dyn.tfrecord holds dynamic-masking records \(word_ids\) "
+                                       r"and no .stats.json beside them records their vocabulary: pass "
+                                       r"--vocab_file"):
+    pretraining_run.run(_args(tmp_path, input_file=records, output_dir=str(tmp_path / "o3")), _options())
+  from bert import dynamic_masking
+  given = dynamic_masking.resolve_masking_vocab([records], str(tmp_path / "vocab.txt"), 120)
+  assert given.mask_id == 4 and set(given.replacement_ids) == candidates
 
 
 def test_use_xla_compiles_the_model_and_matches_the_plain_run(trained_run, tmp_path):
