@@ -50,6 +50,10 @@ flags.DEFINE_string("eval_input_file", None,
 flags.DEFINE_bool("no_nsp", False,
                   "Train without the next-sentence-prediction loss (masked LM only); the records need no "
                   "next_sentence_labels.")
+flags.DEFINE_bool("eval_all_checkpoints", False,
+                  "With --do_eval: evaluate every checkpoint kept in --output_dir (see --keep_checkpoint_max and "
+                  "--save_checkpoints_steps), oldest first, and write the learning curve to eval_history.json; "
+                  "eval_results.txt still holds the latest checkpoint's results.")
 common_flags.define_accelerator_flags()
 # `--help` lists the shared flags with the script's own.
 flags.adopt_module_key_flags(common_flags)

@@ -72,6 +72,9 @@ flags.DEFINE_float("null_score_diff_threshold", 0.0,
 flags.DEFINE_enum("dataset", "auto", list(squad_scoring.DATASETS),
                   "Scoring rules for --eval: squad (v1.1, or v2.0 with --version_2_with_negative), cmrc2018 or "
                   "drcd (CMRC 2018 EM/F1), auto (CMRC rules when the contexts are Chinese, else SQuAD).")
+flags.DEFINE_integer("num_train_steps", None,
+                     "Train for this many steps instead of num_train_epochs (Google's count: epochs x questions "
+                     "/ batch size).")
 flags.DEFINE_bool("eval", False,
                   "After --do_predict, score predictions.json against --predict_file with the official rules "
                   "of --dataset and write eval_results.json.")
@@ -86,6 +89,8 @@ def validate_flags(flag_values, bert_config):
     raise UsageError("at least one of --do_train or --do_predict must be given")
   if flag_values.do_train and not flag_values.train_file:
     raise UsageError("--do_train needs --train_file")
+  if flag_values.num_train_steps is not None and flag_values.num_train_steps < 1:
+    raise UsageError("--num_train_steps must be >= 1, got %d" % flag_values.num_train_steps)
   if flag_values.do_predict and not flag_values.predict_file:
     raise UsageError("--do_predict needs --predict_file")
   if flag_values.eval and not flag_values.do_predict:
@@ -188,8 +193,8 @@ def run(flag_values):
     logging.info("Train file %s: %s", flag_values.train_file, stats.summary())
     if not train_examples:
       raise UsageError("--train_file %s has no usable training question" % flag_values.train_file)
-    num_train_steps = max(1, int(len(train_examples) / flag_values.train_batch_size *
-                                 flag_values.num_train_epochs))
+    num_train_steps = flag_values.num_train_steps or max(
+        1, int(len(train_examples) / flag_values.train_batch_size * flag_values.num_train_epochs))
     num_warmup_steps = int(num_train_steps * flag_values.warmup_proportion)
     # Google shuffles the examples once so that windows of one document are spread over the epoch.
     random.Random(12345).shuffle(train_examples)

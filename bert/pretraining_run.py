@@ -37,6 +37,7 @@ class PretrainingArgs:
   max_eval_steps: int = 100
   eval_input_file: str = None
   no_nsp: bool = False
+  eval_all_checkpoints: bool = False
 
   @classmethod
   def from_flags(cls, flag_values):
@@ -179,12 +180,59 @@ def run(args, options, flag_values=None):
   eval_input_fn = _input_fn(eval_input, args, options, bert_config, is_training=False,
                             repeat_eval=options.use_tpu)
   with _data_errors_reported(eval_input):
-    # In a TF_CONFIG cluster only the chief evaluates (on its own devices); the other workers are done.
-    result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps)
-  if result is None:
-    return None
-  result = {key: value.item() if hasattr(value, "item") else value for key, value in result.items()}
+    if args.eval_all_checkpoints:
+      history = _evaluate_all_checkpoints(estimator, eval_input_fn, args)
+      if history is None:
+        return None
+      result = history[-1]
+    else:
+      # In a TF_CONFIG cluster only the chief evaluates (on its own devices); the other workers are done.
+      result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps)
+      if result is None:
+        return None
+      result = _plain(result)
   output_eval_file = os.path.join(args.output_dir, "eval_results.txt")
   estimator_utils.write_text_atomically(output_eval_file, pretraining_model.format_eval_results(result))
   logging.info("***** Eval results *****\n%s", pretraining_model.format_eval_results(result))
   return result
+
+
+def _plain(result):
+  """An eval result dict with numpy scalars turned into Python numbers (for JSON)."""
+  return {key: value.item() if hasattr(value, "item") else value for key, value in result.items()}
+
+
+def checkpoint_paths_by_step(model_dir):
+  """The checkpoints listed in model_dir's `checkpoint` file, as (step, path) pairs, oldest first."""
+  state = tf.train.get_checkpoint_state(model_dir)
+  if state is None:
+    return []
+  paths = set(state.all_model_checkpoint_paths) | {state.model_checkpoint_path}
+  steps = []
+  for path in paths:
+    if not tf.io.gfile.exists(path + ".index"):
+      continue  # listed, but already deleted by the saver
+    steps.append((int(path.rsplit("-", 1)[-1]), path))
+  return sorted(steps)
+
+
+def _evaluate_all_checkpoints(estimator, eval_input_fn, args):
+  """Evaluates each kept checkpoint on the held-out data; writes eval_history.json (one row per step).
+
+  Returns:
+    list of result dicts (with global_step), oldest first; None on the workers that do not evaluate.
+  """
+  from bert import distribution
+  from bert import file_io
+  history = []
+  for step, path in checkpoint_paths_by_step(args.output_dir):
+    logging.info("***** Evaluating checkpoint %s *****", path)
+    result = distribution.evaluate_estimator(estimator, eval_input_fn, steps=args.max_eval_steps,
+                                             checkpoint_path=path)
+    if result is None:
+      return None
+    history.append(dict(_plain(result), global_step=step, checkpoint=os.path.basename(path)))
+  if not history:
+    raise UsageError("--eval_all_checkpoints: %s has no checkpoint to evaluate" % args.output_dir)
+  file_io.write_json_atomically(os.path.join(args.output_dir, "eval_history.json"), history)
+  return history

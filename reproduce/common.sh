@@ -137,7 +137,7 @@ run_step() {
 # mark_missing DIR REASON: a run that cannot be made here (its data is absent): a "–" cell with the reason.
 mark_missing() {
   mkdir -p "$1"
-  _write_status "$1" "status=missing" "scale=$SCALE" "reason=$2" "note=${NOTE:-}"
+  _write_status "$1" "status=missing" "scale=$SCALE" "reason=$2"
   echo "  –    $1: $2"
 }
 
@@ -149,4 +149,71 @@ collect() {
     echo "error: $FAILED_RUNS run(s) failed; they are marked failed in $RESULTS/$1.md and $1.json" >&2
     exit 1
   fi
+}
+
+# slice KIND FILE EVERY OUT: for SCALE=smoke, a small deterministic slice of FILE (every EVERY-th unit, by
+# split_data.py) written to OUT; KIND is squad or jsonl. Echoes OUT.
+slice() {
+  "$PY" "$ROOT/split_data.py" --format="$1" --input_file="$2" --heldout_every="$3" \
+    --train_output="$4.rest" --heldout_output="$4" > /dev/null || die "could not slice $2"
+  rm -f "$4.rest"
+  echo "$4"
+}
+
+# mrc_data TASK WORK: chooses the train and evaluation files of a reading-comprehension TASK (squad1, squad2,
+# cmrc2018, drcd) from DATA_DIR / SQUAD_DIR, splitting or slicing into WORK where needed. Sets MRC_TRAIN,
+# MRC_DEV, MRC_DATASET, MRC_NOTE, and MRC_MISSING (the reason) when the data is absent.
+mrc_data() {
+  local task=$1 work=$2 squad=${SQUAD_DIR:-$DATA_DIR/squad}
+  MRC_TRAIN=""; MRC_DEV=""; MRC_NOTE=""; MRC_MISSING=""; MRC_DATASET=$task
+  mkdir -p "$work"
+  case "$task" in
+    squad1|squad2)
+      local version=1.1; [ "$task" = squad2 ] && version=2.0
+      MRC_DATASET=squad
+      MRC_TRAIN=$squad/train-v$version.json; MRC_DEV=$squad/dev-v$version.json
+      if [ ! -f "$MRC_TRAIN" ] || [ ! -f "$MRC_DEV" ]; then
+        MRC_MISSING="no train-v$version.json and dev-v$version.json in SQUAD_DIR ($squad)"
+      fi ;;
+    cmrc2018)
+      MRC_DEV=$DATA_DIR/cmrc2018/cmrc2018_dev.json
+      MRC_TRAIN=$DATA_DIR/cmrc2018/cmrc2018_train.json
+      if [ ! -f "$MRC_TRAIN" ]; then
+        MRC_TRAIN=$DATA_DIR/cmrc2018/cmrc2018_trial.json
+        MRC_NOTE="trained on the CMRC 2018 trial set (1,002 questions; the 10,142-question train set is absent)"
+      fi
+      if [ ! -f "$MRC_TRAIN" ] || [ ! -f "$MRC_DEV" ]; then MRC_MISSING="no CMRC 2018 files in $DATA_DIR/cmrc2018"; fi ;;
+    drcd)
+      MRC_TRAIN=$DATA_DIR/drcd/DRCD_training.json; MRC_DEV=$DATA_DIR/drcd/DRCD_dev.json
+      if [ ! -f "$MRC_TRAIN" ] || [ ! -f "$MRC_DEV" ]; then
+        if [ -f "$DATA_DIR/drcd/DRCD_test.json" ]; then
+          MRC_TRAIN=$work/drcd_train.json; MRC_DEV=$work/drcd_heldout.json
+          [ -f "$MRC_DEV" ] || "$PY" "$ROOT/split_data.py" --format=squad \
+            --input_file="$DATA_DIR/drcd/DRCD_test.json" --heldout_every=5 --train_output="$MRC_TRAIN" \
+            --heldout_output="$MRC_DEV" > /dev/null || die "could not split DRCD_test.json"
+          MRC_NOTE="DRCD train and dev are absent: trained on 4/5 of the articles of DRCD test, evaluated on the other 1/5 (split_data.py --heldout_every=5)"
+        else
+          MRC_MISSING="no DRCD files in $DATA_DIR/drcd"
+        fi
+      fi ;;
+    *) die "unknown reading-comprehension task '$task'" ;;
+  esac
+  if [ -z "$MRC_MISSING" ] && [ "$SCALE" = smoke ]; then
+    MRC_TRAIN=$(slice squad "$MRC_TRAIN" 40 "$work/smoke_train.json") || exit 2
+    MRC_DEV=$(slice squad "$MRC_DEV" 80 "$work/smoke_dev.json") || exit 2
+    MRC_NOTE="smoke slices"
+  fi
+  return 0
+}
+
+# mrc_run DIR SEED EXTRA_FLAGS...: fine-tunes and scores with run_squad.py on mrc_data's files (MODEL_FLAGS and
+# ACCEL from above; the schedule comes in EXTRA_FLAGS).
+mrc_run() {
+  local dir=$1 seed=$2; shift 2
+  if [ -n "$MRC_MISSING" ]; then mark_missing "$dir" "$MRC_MISSING"; return 0; fi
+  local negative=false; [ "$MRC_DATASET" = squad ] && [ "$MRC_TRAIN" != "${MRC_TRAIN%v2.0.json}" ] && negative=true
+  NOTE=$MRC_NOTE run_step "$dir" "$PY" "$ROOT/run_squad.py" "${MODEL_FLAGS[@]}" --output_dir="$dir" \
+    --train_file="$MRC_TRAIN" --predict_file="$MRC_DEV" --do_train --do_predict --eval --dataset="$MRC_DATASET" \
+    --version_2_with_negative="$negative" --tf_random_seed="$seed" --save_checkpoints_steps=100000 \
+    --keep_checkpoint_max=1 "$@" "${ACCEL[@]}"
 }

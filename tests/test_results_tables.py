@@ -1,0 +1,65 @@
+"""bert/results_tables.py on fabricated run directories: cells, Score, missing and failed runs, JSON."""
+import json
+import statistics
+
+import pytest
+
+from bert import results_tables
+from bert.errors import UsageError
+
+
+def _make_run(root, model, task, seed, status="ok", metrics=None, reason="", note=""):
+  run_dir = root / model / task / ("seed%d" % seed)
+  run_dir.mkdir(parents=True)
+  (run_dir / "status").write_text("status=%s\nseconds=12\nnote=%s\nreason=%s\n" % (status, note, reason))
+  (run_dir / "command.txt").write_text("python\nrun_classifier.py\n--init_checkpoint=/ckpt/model.ckpt-7\n")
+  if metrics is not None:
+    (run_dir / "eval_results.json").write_text(json.dumps(metrics))
+
+
+def test_cells_read_max_mean_sd_and_score_averages_column_means(tmp_path):
+  accuracies = [0.81, 0.84, 0.79]
+  for seed, accuracy in enumerate(accuracies, 1):
+    _make_run(tmp_path, "m", "rte", seed, metrics={"eval_accuracy": accuracy})
+  _make_run(tmp_path, "m", "stsb", 1, metrics={"eval_pearson": 0.5, "eval_accuracy": 0.1})
+  _make_run(tmp_path, "m", "qqp", 1, status="missing", reason="no QQP folder")
+  _make_run(tmp_path, "m", "mrpc", 1, status="failed", reason="error: bad file")
+  paths = results_tables.collect("glue", str(tmp_path), str(tmp_path / "out"), "cpu")
+  document = json.loads(open(paths["json"]).read())
+  cells = document["rows"][0]["cells"]
+  values = [100 * a for a in accuracies]
+  assert cells["RTE"]["max"] == pytest.approx(max(values))
+  assert cells["RTE"]["mean"] == pytest.approx(statistics.mean(values))
+  assert cells["RTE"]["sd"] == pytest.approx(statistics.stdev(values))
+  assert cells["STS-B"]["max"] == pytest.approx(50.0)  # the column's metric (Pearson), not accuracy
+  assert document["rows"][0]["score"] == pytest.approx((statistics.mean(values) + 50.0) / 2)
+  markdown = open(paths["markdown"]).read()
+  row = [line for line in markdown.splitlines() if line.startswith("| m |")][0].split(" | ")
+  assert row[1] == "%.2f" % ((statistics.mean(values) + 50.0) / 2)
+  assert "%.2f (%.2f ± %.2f)" % (max(values), statistics.mean(values), statistics.stdev(values)) in markdown
+  assert "| – |" in markdown and "| failed |" in markdown and "no QQP folder" in markdown
+  assert "N = 1/3 seeds" in markdown
+  assert {run["init_checkpoint"] for run in document["runs"]} == {"/ckpt/model.ckpt-7"}
+  assert "spread" in paths
+
+
+def test_a_failed_seed_is_counted_beside_the_others(tmp_path):
+  _make_run(tmp_path, "m", "xnli", 1, metrics={"eval_accuracy": 0.5})
+  _make_run(tmp_path, "m", "xnli", 2, status="failed", reason="error: x")
+  rows = results_tables.build_rows(results_tables.TABLES["chinese"], results_tables.read_finetuning_runs(str(tmp_path)))
+  cell = rows[0]["cells"]["XNLI"]
+  assert cell["n"] == 1 and cell["failed"] == 1
+  assert results_tables.format_cell(cell) == "50.00 [1 failed]"
+
+
+def test_ok_status_without_results_is_a_failure(tmp_path):
+  _make_run(tmp_path, "m", "afqmc", 1)
+  rows = results_tables.build_rows(results_tables.TABLES["chinese"], results_tables.read_finetuning_runs(str(tmp_path)))
+  assert rows[0]["cells"]["AFQMC"]["status"] == "failed"
+
+
+def test_unknown_table_or_runs_dir_is_a_usage_error(tmp_path):
+  with pytest.raises(UsageError, match="--table 'sst' is not one of"):
+    results_tables.collect("sst", str(tmp_path), str(tmp_path), "cpu")
+  with pytest.raises(UsageError, match="--runs_dir .* does not exist"):
+    results_tables.collect("glue", str(tmp_path / "none"), str(tmp_path), "cpu")
