@@ -23,8 +23,8 @@
 # test; OCNLI (dev held out) on 4/5 of train.10k by premise (evaluated on the other 1/5); AFQMC (dev only) on
 # 4/5 of dev (evaluated on the other 1/5); TNEWS and IFLYTEK on FewCLUE's train_few_all (evaluated on
 # dev_few_all).
-# Reduced schedules (what fits about 30 minutes on 2 CPU cores): cpu uses max_seq_length 256 and at most 150
-# training steps for reading comprehension, 128 and at most 100 steps (3,200 examples) for classification
+# Reduced schedules (what fits about 30 minutes on 2 CPU cores): cpu uses max_seq_length 256 and at most 100
+# training steps for reading comprehension, 128 and at most 60 steps (1,920 examples) for classification
 # (MAX_MRC_TRAIN_STEPS, MAX_TRAIN_STEPS), full evaluation sets; smoke trains 4 steps (reading comprehension: 1
 # epoch on slices) at max_seq_length 64/128.
 set -uo pipefail
@@ -37,7 +37,7 @@ SEEDS=${SEEDS:-1 2 3}
 batch=32; epochs=${EPOCHS:-2.0}; mrc_seq=512; cls_seq=128; senti_seq=256; cap=${MAX_TRAIN_STEPS:-}; mrc_epochs=$epochs
 mrc_cap=${MAX_MRC_TRAIN_STEPS:-}
 case "$SCALE" in
-  cpu)   mrc_seq=256; senti_seq=128; cap=${MAX_TRAIN_STEPS:-100}; mrc_cap=${MAX_MRC_TRAIN_STEPS:-150} ;;
+  cpu)   mrc_seq=256; senti_seq=128; cap=${MAX_TRAIN_STEPS:-60}; mrc_cap=${MAX_MRC_TRAIN_STEPS:-100} ;;
   smoke) mrc_seq=128; cls_seq=64; senti_seq=64; cap=${MAX_TRAIN_STEPS:-4}; mrc_epochs=1.0 ;;
 esac
 for task in $TASKS; do

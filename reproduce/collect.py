@@ -7,7 +7,7 @@ Tables: pretrain_small, glue, squad, chinese (see bert/results_tables.py for wha
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
 
 from absl import app  # pylint: disable=wrong-import-position
 from absl import flags  # pylint: disable=wrong-import-position
@@ -20,10 +20,18 @@ flags.DEFINE_string("table", None, "One of: %s." % ", ".join(results_tables.TABL
 flags.DEFINE_string("runs_dir", None, "The table's run directory (OUTPUT_DIR/<table> of the table script).")
 flags.DEFINE_string("output_dir", None, "Where <table>.md, <table>.json and the plots go.")
 flags.DEFINE_string("scale", "full", "The SCALE the runs were made at (named in the heading).")
+flags.DEFINE_bool("update_readme", False,
+                  "Instead: rewrite the results block of README.md from the tables in reproduce/results.")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(_):
   try:
+    if FLAGS.update_readme:
+      results_tables.update_readme(os.path.join(ROOT, "README.md"), os.path.join(ROOT, "reproduce", "results"))
+      print("updated README.md from reproduce/results")
+      return
     if not FLAGS.table or not FLAGS.runs_dir or not FLAGS.output_dir:
       raise UsageError("--table, --runs_dir and --output_dir are required")
     paths = results_tables.collect(FLAGS.table, FLAGS.runs_dir, FLAGS.output_dir, FLAGS.scale)

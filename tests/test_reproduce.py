@@ -50,7 +50,8 @@ def test_pretrain_small_table_and_curve_come_from_the_held_out_evaluations(pretr
   history = json.loads((out / "pretrain_small" / "tiny" / "eval_history.json").read_text())
   assert [row["global_step"] for row in history] == [0, 20]  # one checkpoint at the start, one at the end
   rows = _table_rows((results / "pretrain_small.md").read_text())
-  assert rows["Model"] == ["steps", "masked-LM accuracy", "masked-LM loss", "next-sentence accuracy", "train time"]
+  assert rows["Model"] == ["steps", "masked-LM accuracy", "masked-LM loss", "next-sentence accuracy",
+                           "run time (training + evaluations)"]
   assert rows["tiny"][0] == "20"
   assert rows["tiny"][1] == "%.2f" % (100 * history[-1]["masked_lm_accuracy"])
   assert "BERT-Tiny-CN (published)" in rows

@@ -63,3 +63,22 @@ def test_unknown_table_or_runs_dir_is_a_usage_error(tmp_path):
     results_tables.collect("sst", str(tmp_path), str(tmp_path), "cpu")
   with pytest.raises(UsageError, match="--runs_dir .* does not exist"):
     results_tables.collect("glue", str(tmp_path / "none"), str(tmp_path), "cpu")
+
+
+def test_readme_results_block_is_the_collected_tables():
+  """README.md shows exactly the tables in reproduce/results (regenerate: python reproduce/collect.py --update_readme)."""
+  from conftest import ROOT
+  readme = (ROOT / "README.md").read_text(encoding="utf-8")
+  assert results_tables.README_BEGIN in readme and results_tables.README_END in readme
+  block = readme[readme.index(results_tables.README_BEGIN):readme.index(results_tables.README_END)]
+  expected = results_tables.readme_block(str(ROOT / "reproduce" / "results"), "reproduce/results")
+  assert block + results_tables.README_END == expected
+  assert expected.count("### ") >= 4, "every table (pretraining, GLUE, SQuAD, Chinese) is in reproduce/results"
+
+
+def test_readme_block_names_command_date_commit_and_machine(tmp_path):
+  _make_run(tmp_path / "runs", "m", "rte", 1, metrics={"eval_accuracy": 0.6})
+  results_tables.collect("glue", str(tmp_path / "runs"), str(tmp_path / "results"), "cpu")
+  block = results_tables.readme_block(str(tmp_path / "results"), "reproduce/results")
+  assert "Command: `SCALE=cpu bash reproduce/glue.sh`" in block
+  assert "| m | 60.00 |" in block
