@@ -397,14 +397,19 @@ def gold_questions(dataset, source="data"):
     A list of GoldQuestion.
 
   Raises:
-    UsageError: a required key is missing.
+    UsageError: a required key is missing, or two questions share an id (one prediction could not score both).
   """
-  questions = []
+  questions, first_seen = [], {}
   for a, article in enumerate(_require(dataset, "data", source, "top level")):
     for p, paragraph in enumerate(_require(article, "paragraphs", source, "data[%d]" % a)):
       where = "data[%d].paragraphs[%d]" % (a, p)
       for q, qa in enumerate(_require(paragraph, "qas", source, where)):
         qid = _require(qa, "id", source, "%s.qas[%d]" % (where, q))
+        place = "%s.qas[%d]" % (where, q)
+        if str(qid) in first_seen:
+          raise UsageError("%s: duplicate question id %r (%s, first at %s)" % (source, str(qid), place,
+                                                                             first_seen[str(qid)]))
+        first_seen[str(qid)] = place
         answers = _require(qa, "answers", source, "question %s" % qid)
         texts = [_require(answer, "text", source, "question %s answers[%d]" % (qid, i))
                  for i, answer in enumerate(answers)]

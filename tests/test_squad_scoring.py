@@ -214,3 +214,11 @@ def test_command_line(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
   assert failed.returncode == 2
   assert failed.stderr.strip().splitlines() == ["error: prediction file not found: %s" % (tmp_path / "nope")]
+
+
+def test_duplicate_question_ids_in_the_gold_file_are_refused():
+  dataset = {"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q1", "answers": [{"text": "a"}]}]},
+                                      {"context": "d", "qas": [{"id": "q1", "answers": [{"text": "b"}]}]}]}]}
+  with pytest.raises(UsageError, match=r"dev.json: duplicate question id 'q1' \(data\[0\].paragraphs\[1\].qas\[0\], "
+                                       r"first at data\[0\].paragraphs\[0\].qas\[0\]\)"):
+    scoring.gold_questions(dataset, source="dev.json")
