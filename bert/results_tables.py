@@ -297,6 +297,15 @@ def finetuning_markdown(spec, rows, runs, scale):
     lines.append("| %s | %s |" % (published.model, " | ".join(
         "–" if value is None else (value if isinstance(value, str) else "%.2f" % value) for value in cells)))
   lines += ["", spec.caption, "", "Published rows: " + "; ".join(sorted({p.source for p in spec.published})) + "."]
+  shown = [c.header for c in spec.columns
+           if c.in_score and any(row["cells"][c.header]["status"] == "ok" for row in rows)]
+  in_score = [c.header for c in spec.columns if c.in_score]
+  if spec.has_score and shown and len(shown) < len(in_score):
+    means = ["%s %.2f" % (p.model.replace(" (published)", ""), statistics.fmean(p.cells[h] for h in shown))
+             for p in spec.published if all(isinstance(p.cells.get(h), float) for h in shown)]
+    if means:
+      lines += ["", "For comparison with our Score, the published rows' mean over the same %d columns (%s): %s." % (
+          len(shown), ", ".join(shown), "; ".join(means))]
   notes = _notes(runs)
   if notes:
     lines += ["", "Notes:"] + ["- " + note for note in notes]
