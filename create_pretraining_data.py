@@ -6,7 +6,6 @@ beside the first output file. See wwm/pipeline.py for the streaming/parallel des
 """
 import logging
 import os
-import signal
 import sys
 
 from absl import app
@@ -104,13 +103,9 @@ def main(_):
     stats = pipeline.run(options)
   except (UsageError, pipeline.RunAborted) as e:
     sys.exit("error: %s" % e)
-  except pipeline.Terminated as e:
-    # 128 + signal number, as a shell reports a process killed by it.
+  except pipeline.Terminated as e:  # SIGTERM or Ctrl-C
     print("error: %s" % e, file=sys.stderr)
     sys.exit(e.exit_code)
-  except KeyboardInterrupt:
-    print("error: interrupted; temporary files removed, no output written", file=sys.stderr)
-    sys.exit(128 + signal.SIGINT)
   logging.info("Wrote %d instances from %d documents (%.0f KB/s); stats in %s", stats["instances"],
                stats["documents"], stats["input_kb_per_second"], options.stats_file)
 

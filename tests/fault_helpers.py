@@ -43,14 +43,24 @@ def _stat_fields(pid):
     return None
 
 
+def process_of(pid):
+  """(pid, start time) of a running process, or None if it has already ended."""
+  fields = _stat_fields(pid)
+  return (pid, fields[19]) if fields and fields[0] != "Z" else None
+
+
 def child_processes(pid):
-  """(pid, start time) of the live child processes of `pid`."""
+  """(pid, start time) of the live child processes that the main thread of `pid` started."""
+  try:  # one small read, where the kernel has it (CONFIG_PROC_CHILDREN)
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as reader:
+      candidates = [int(child) for child in reader.read().split()]
+  except FileNotFoundError:
+    candidates = [int(name) for name in os.listdir("/proc") if name.isdigit()]
   children = []
-  for name in os.listdir("/proc"):
-    if name.isdigit():
-      fields = _stat_fields(int(name))
-      if fields and int(fields[1]) == pid and fields[0] != "Z":
-        children.append((int(name), fields[19]))
+  for child in candidates:
+    fields = _stat_fields(child)
+    if fields and int(fields[1]) == pid and fields[0] != "Z":
+      children.append((child, fields[19]))
   return children
 
 
@@ -62,13 +72,16 @@ def is_running(process):
 
 def wait_for_children(popen, count, timeout=120.0):
   """Waits until `popen` has `count` live children and returns them; fails if it ends or times out first."""
-  deadline = time.time() + timeout
-  while time.time() < deadline:
+  start = time.time()
+  seen = set()
+  while time.time() < start + timeout:
     children = child_processes(popen.pid)
+    seen.update(children)
     if len(children) >= count:
       return children
     if popen.poll() is not None:
-      raise AssertionError("the run ended (status %s) before starting %d workers" % (popen.returncode, count))
+      raise AssertionError("the run ended (status %s) after %.2f s without %d workers at once (saw %s)" %
+                           (popen.returncode, time.time() - start, count, sorted(seen)))
     time.sleep(0.005)
   raise AssertionError("no %d workers after %.0f s" % (count, timeout))
 

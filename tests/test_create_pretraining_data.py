@@ -1,11 +1,14 @@
 """End-to-end tests of create_pretraining_data.py: Google's flags and record format, new modes, errors."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 
 import pytest
 
+import fault_helpers
 from conftest import ROOT, ZH_VOCAB, shared_path
 
 SCRIPT = str(ROOT / "create_pretraining_data.py")
@@ -138,3 +141,189 @@ def test_google_masking_modes(tmp_path, flag, mode):
   else:  # CJK characters stay single units; only ## pieces are grouped
     assert stats["masked_words"] <= stats["masked_tokens"] < 1.1 * stats["masked_words"]
   assert len(_parse([str(output)], _google_spec(128, 20))) == stats["instances"]
+
+
+# ---------------------------------------------------------------------------------------------- faults (#10)
+
+# Two workers and many small chunks, on a slice of the corpus that ships with the project. Token masking (no
+# jieba) keeps start-up short; the pool, the writers and the cleanup are the same in every mode.
+FAULT_FLAGS = ["--num_workers=2", "--dupe_factor=2", "--nsp_buffer_documents=4", "--max_seq_length=64",
+               "--max_predictions_per_seq=10"]
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc to see the workers")
+
+
+def _sample_slice(tmp_path, documents=60):
+  text = (ROOT / "sample_data" / "zh_corpus.txt").read_text(encoding="utf-8")
+  path = tmp_path / "corpus.txt"
+  path.write_text("\n\n".join(text.split("\n\n")[:documents]) + "\n", encoding="utf-8")
+  return path
+
+
+def _error_lines(stderr):
+  """stderr without absl's log lines ("I1201 22:52:45.561959 ...")."""
+  return [line for line in stderr.splitlines() if line.strip() and not re.match(r"[IWEF]\d{4} ", line)]
+
+
+def _start(corpus, output, stderr_path):
+  # A session (and process group) of its own, like a command started from a shell.
+  with open(str(stderr_path), "w") as stderr:
+    return subprocess.Popen([sys.executable, SCRIPT, "--vocab_file=%s" % ZH_VOCAB, "--input_file=%s" % corpus,
+                             "--output_file=%s" % output] + FAULT_FLAGS,
+                            stdout=subprocess.DEVNULL, stderr=stderr, cwd=str(ROOT), start_new_session=True)
+
+
+def _finish(popen, stderr_path):
+  try:
+    popen.wait(timeout=300)
+  except subprocess.TimeoutExpired:
+    popen.kill()  # its workers follow it (that is what the tests check)
+    popen.wait()
+    raise
+  return popen.returncode, stderr_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def stopped_with_workers():
+  """Waits for a run's two workers, then freezes the run (SIGSTOP): the next signal lands mid-run for sure.
+
+  Whatever the test's outcome, no process it started is left behind.
+  """
+  started = []
+
+  def stop(popen):
+    workers = fault_helpers.wait_for_children(popen, 2)
+    os.kill(popen.pid, signal.SIGSTOP)
+    started.append((popen, workers))
+    return workers
+
+  yield stop
+  for popen, workers in started:
+    for pid, _ in [(popen.pid, None)] + [w for w in workers if fault_helpers.is_running(w)]:
+      try:
+        os.kill(pid, signal.SIGKILL)
+      except ProcessLookupError:
+        pass
+    popen.wait()
+
+
+def test_output_collisions_and_incomplete_vocab_are_one_error_line(tmp_path):
+  corpus = _sample_slice(tmp_path, documents=5)
+  original = corpus.read_bytes()
+  link = tmp_path / "link.txt"
+  os.symlink(str(corpus), str(link))
+  vocab = tmp_path / "vocab.txt"
+  vocab.write_text("".join(t + "\n" for t in ZH_VOCAB.read_text(encoding="utf-8").splitlines() if t != "[CLS]"),
+                   encoding="utf-8")
+  out = str(tmp_path / "o.tf")
+  for args, message in [
+      (["--output_file=%s" % link], "--output_file %s is the --input_file %s: writing it would destroy that input"
+       % (link, corpus)),
+      (["--output_file=%s,%s" % (out, out)], "--output_file %s is given twice; each output needs its own name" % out),
+      (["--output_file=%s" % out, "--vocab_file=%s" % vocab],
+       "vocab file %s has no [CLS] token (pretraining instances need [CLS], [SEP], [MASK]); is it a BERT WordPiece "
+       "vocabulary?" % vocab)]:
+    result = _run("--input_file=%s" % corpus, *args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: " + message
+  assert corpus.read_bytes() == original and sorted(os.listdir(tmp_path)) == ["corpus.txt", "link.txt", "vocab.txt"]
+
+
+@needs_proc
+def test_kill_9_leaves_no_worker_and_a_rerun_gives_the_same_bytes(tmp_path, stopped_with_workers):
+  corpus = _sample_slice(tmp_path)
+  reference = tmp_path / "reference" / "o.tf"
+  code, stderr = _finish(_start(corpus, reference, tmp_path / "ref.err"), tmp_path / "ref.err")
+  assert code == 0, stderr
+  output = tmp_path / "out" / "o.tf"
+  popen = _start(corpus, output, tmp_path / "killed.err")
+  workers = stopped_with_workers(popen)
+  assert "o.tf.tmp" in os.listdir(str(output.parent))  # mid-run
+  os.kill(popen.pid, signal.SIGKILL)
+  assert _finish(popen, tmp_path / "killed.err")[0] == -signal.SIGKILL
+  assert fault_helpers.wait_until_gone(workers) == []  # no orphan keeps running (and holding its memory)
+  code, stderr = _finish(_start(corpus, output, tmp_path / "rerun.err"), tmp_path / "rerun.err")
+  assert code == 0, stderr
+  assert sorted(os.listdir(str(output.parent))) == ["o.tf", "o.tf.stats.json"]  # the rerun replaced the .tmp
+  assert output.read_bytes() == reference.read_bytes()
+
+
+@needs_proc
+@pytest.mark.parametrize("signum, whole_group, name", [
+    (signal.SIGTERM, False, "SIGTERM"),  # kill PID
+    (signal.SIGTERM, True, "SIGTERM"),  # a job scheduler stopping the job
+    (signal.SIGINT, True, "SIGINT (Ctrl-C)")],  # a terminal's Ctrl-C reaches the whole foreground group
+    ids=["kill", "kill_group", "ctrl_c"])
+def test_sigterm_or_ctrl_c_stops_the_workers_and_removes_the_temporaries(tmp_path, stopped_with_workers, signum,
+                                                                         whole_group, name):
+  corpus = _sample_slice(tmp_path)
+  output = tmp_path / "out" / "o.tf"
+  popen = _start(corpus, output, tmp_path / "err")
+  workers = stopped_with_workers(popen)
+  if whole_group:
+    os.killpg(popen.pid, signum)
+  else:
+    os.kill(popen.pid, signum)
+  os.kill(popen.pid, signal.SIGCONT)
+  code, stderr = _finish(popen, tmp_path / "err")
+  assert code == 128 + signum and "Traceback" not in stderr, stderr
+  assert _error_lines(stderr) == ["error: terminated by %s; temporary files removed, no output written" % name]
+  assert os.listdir(str(output.parent)) == []
+  assert fault_helpers.wait_until_gone(workers) == []
+
+
+@needs_proc
+def test_a_killed_worker_is_one_error_line(tmp_path, stopped_with_workers):
+  corpus = _sample_slice(tmp_path)
+  output = tmp_path / "out" / "o.tf"
+  popen = _start(corpus, output, tmp_path / "err")
+  workers = stopped_with_workers(popen)
+  os.kill(workers[0][0], signal.SIGKILL)  # as the out-of-memory killer would
+  os.kill(popen.pid, signal.SIGCONT)
+  code, stderr = _finish(popen, tmp_path / "err")
+  assert code == 1 and "Traceback" not in stderr, stderr
+  assert _error_lines(stderr) == [
+      "error: worker process %d was killed by SIGKILL (out of memory?); nothing was written" % workers[0][0]]
+  assert os.listdir(str(output.parent)) == []
+  assert fault_helpers.wait_until_gone(workers) == []
+
+
+def test_full_disk_is_one_error_line_and_leaves_no_temporary(tmp_path):
+  corpus = _sample_slice(tmp_path, documents=20)
+  output = tmp_path / "out" / "o.tf"
+  # The script runs with wwm.tfrecord's files on a simulated disk of 5000 bytes (ENOSPC after that).
+  launcher = ("import runpy, sys; sys.path.insert(0, %r); import fault_helpers; from wwm import tfrecord; "
+              "tfrecord.open = fault_helpers.full_disk_open(5000); sys.argv = sys.argv[1:]; "
+              "runpy.run_path(sys.argv[0], run_name='__main__')" % str(ROOT / "tests"))
+  result = subprocess.run([sys.executable, "-c", launcher, SCRIPT, "--vocab_file=%s" % ZH_VOCAB,
+                           "--input_file=%s" % corpus, "--output_file=%s" % output] + FAULT_FLAGS,
+                          capture_output=True, text=True, cwd=str(ROOT), timeout=300)
+  assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+  assert _error_lines(result.stderr) == [
+      "error: --output_file %s: cannot be written (No space left on device); no output written" % output]
+  assert os.listdir(str(output.parent)) == []
+
+
+def _private_tmpfs_works():
+  try:
+    return subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=16k tmpfs /mnt"],
+                          capture_output=True, timeout=30).returncode == 0
+  except (OSError, subprocess.SubprocessError):
+    return False
+
+
+def test_full_disk_on_a_small_tmpfs(tmp_path):
+  if not _private_tmpfs_works():
+    pytest.skip("cannot mount a tmpfs in a private user+mount namespace (unshare -rm) here")
+  corpus = _sample_slice(tmp_path, documents=20)
+  disk = tmp_path / "disk"
+  disk.mkdir()
+  # The tmpfs exists only inside the namespace, so the listing is taken there too.
+  command = ("mount -t tmpfs -o size=16k tmpfs %s && %s %s --vocab_file=%s --input_file=%s --output_file=%s/o.tf "
+             "%s; echo status=$? >&2; ls -A %s >&2" % (disk, sys.executable, SCRIPT, ZH_VOCAB, corpus, disk,
+                                                       " ".join(FAULT_FLAGS), disk))
+  result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True, cwd=str(ROOT),
+                          timeout=300)
+  assert "Traceback" not in result.stderr, result.stderr
+  assert _error_lines(result.stderr) == [
+      "error: --output_file %s/o.tf: cannot be written (No space left on device); no output written" % disk,
+      "status=1"]  # and `ls` printed nothing: no temporary on the full disk

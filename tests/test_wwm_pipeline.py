@@ -2,6 +2,9 @@
 import collections
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -263,3 +266,27 @@ def test_full_disk_is_one_usage_error_and_leaves_no_temporary(tmp_path, monkeypa
   assert str(raised.value) == "%s %s: cannot be written (No space left on device); no output written" % (
       full_at, path)
   assert os.listdir(tmp_path) == ["corpus.txt"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_parent_watchdog_ends_an_orphaned_worker():
+  """The fallback for systems without prctl(PR_SET_PDEATHSIG): a worker notices that it was re-parented."""
+  # A process forks a "worker" that runs only the watchdog, checks that it keeps running, and exits.
+  script = ("import os, time; from wwm import pipeline\n"
+            "parent = os.getpid()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "  pipeline.PARENT_WATCHDOG_SECONDS = 0.05\n"
+            "  pipeline._watch_parent(parent)\n"
+            "  os._exit(0)\n"
+            "time.sleep(0.3)\n"
+            "print(pid, 'watching' if os.waitpid(pid, os.WNOHANG) == (0, 0) else 'ended', flush=True)\n")
+  result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(ROOT),
+                          timeout=60)
+  pid, state = result.stdout.split()
+  assert state == "watching", result.stderr
+  orphan = fault_helpers.process_of(int(pid))
+  running = fault_helpers.wait_until_gone([orphan] if orphan else [], timeout=5.0)
+  for pid, _ in running:
+    os.kill(pid, signal.SIGKILL)
+  assert not running

@@ -13,7 +13,6 @@ for any number of workers and on every run.
 """
 import collections
 import concurrent.futures
-import contextlib
 import ctypes
 import gc
 import json
@@ -49,6 +48,8 @@ MAX_CHUNK_BYTES = 4 << 20
 PROGRESS_LOG_SECONDS = 30.0
 # A worker checks this often whether its parent is gone (fallback where prctl(PR_SET_PDEATHSIG) is missing).
 PARENT_WATCHDOG_SECONDS = 1.0
+# While waiting for a chunk, the main process checks this often for SIGTERM and for a dead worker.
+WAIT_TICK_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # Tokens every instance is built with ([CLS] A [SEP] B [SEP], [MASK] for masked positions).
 REQUIRED_TOKENS = ("[CLS]", "[SEP]", "[MASK]")
@@ -73,12 +74,19 @@ class RunAborted(Exception):
 
 
 class Terminated(BaseException):
-  """SIGTERM arrived during run(); raised in the main thread so that the usual cleanup runs.
+  """SIGTERM or SIGINT (Ctrl-C) arrived during run(); raised in the main thread once the run is at a safe
+  point, and then cleaned up after like any error.
 
   A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way can swallow it.
+
+  Attributes:
+    exit_code: 128 + the signal number, as a shell reports a process killed by that signal.
   """
 
-  exit_code = 128 + signal.SIGTERM
+  def __init__(self, signum):
+    name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+    super(Terminated, self).__init__("terminated by %s; temporary files removed, no output written" % name)
+    self.exit_code = 128 + signum
 
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
@@ -323,7 +331,7 @@ def set_worker_context(context):
 def _init_worker(context, parent_pid):
   """Pool initializer: ties the worker's life to its parent, leaves signals to the parent, installs context."""
   # Ctrl-C reaches the whole process group and SIGTERM may too: the parent handles both (it stops the workers
-  # and removes its temporaries). The parent's SIGTERM handler, inherited by fork, must not run here.
+  # and removes its temporaries). A worker stopped by the parent (or anyone) with SIGTERM just ends.
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   signal.signal(signal.SIGTERM, signal.SIG_DFL)
   _exit_with_parent(parent_pid)
@@ -467,9 +475,10 @@ def process_chunk(chunk, context=None):
   return ChunkResult(chunk.file_index, records, dict(stats), chunk.num_bytes)
 
 
-def _ordered_parallel_map(chunks, context, num_workers):
+def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None):
   """process_chunk over `chunks` in `num_workers` processes; results in input order, 2 chunks per worker in
-  flight at most (so reading never runs ahead of writing)."""
+  flight at most (so reading never runs ahead of writing). `check` is called while waiting (it may raise to
+  stop the run); a dead worker raises RunAborted. Stopping for any reason kills the workers."""
   # Objects that exist now (jieba's ~600k-entry dictionary above all) are inherited by the forked workers;
   # freezing them keeps the garbage collector from writing to (and so copying) their pages in every worker.
   gc.freeze()
@@ -481,18 +490,47 @@ def _ordered_parallel_map(chunks, context, num_workers):
       pending = collections.deque()
       for chunk in chunks:
         pending.append(pool.submit(process_chunk, chunk))
-        # The fork context starts all workers at the first submit.
-        workers = workers or list((getattr(pool, "_processes", None) or {}).values())
+        if not workers:
+          workers = _forked_workers(pool)
         if len(pending) >= 2 * num_workers:
-          yield pending.popleft().result()
+          yield _result(pending.popleft(), workers, check)
       while pending:
-        yield pending.popleft().result()
+        yield _result(pending.popleft(), workers, check)
     except concurrent.futures.process.BrokenProcessPool:
+      message = _dead_worker_message(workers)  # before _stop_workers kills the others too
       _stop_workers(pool)
-      raise RunAborted(_dead_worker_message(workers)) from None
+      raise RunAborted(message) from None
     except BaseException:  # an error, SIGTERM, Ctrl-C, or the consumer closing this generator
       _stop_workers(pool)
       raise
+
+
+def _forked_workers(pool):
+  """The pool's worker processes, called right after the first submit (which forks them all).
+
+  Also closes this process's copy of the write end of the pool's result pipe, which only the workers write
+  to. As long as that copy is open the pool's reader thread never sees end-of-file: a worker killed in the
+  middle of sending a result (by the out-of-memory killer, or by _stop_workers) would leave it waiting for the
+  rest of the message forever, and the pool's shutdown with it. Without it, the read ends once the workers are
+  gone. (Python 3.9-3.13 give no public access to either; missing attributes only lose this protection.)
+  """
+  writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+  if writer is not None:
+    writer.close()
+  return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _result(future, workers, check):
+  """future.result(), calling check() meanwhile and noticing a dead worker even if the pool's reader thread
+  has not (see _forked_workers)."""
+  while True:
+    check()
+    try:
+      return future.result(timeout=WAIT_TICK_SECONDS)
+    except concurrent.futures.TimeoutError:
+      # Workers only end at shutdown, after the last result: one that has ended now has died.
+      if any(process.exitcode is not None for process in workers):
+        raise concurrent.futures.process.BrokenProcessPool("a worker process died") from None
 
 
 def _stop_workers(pool):
@@ -503,8 +541,13 @@ def _stop_workers(pool):
   pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dead_worker_message(workers):
+def _dead_worker_message(workers, timeout=2.0):
   """The error line for a worker that died under the pool (killed, out of memory)."""
+  # The pool's thread reaps the dead worker concurrently; until it has, exitcode may still read None.
+  deadline = time.time() + timeout
+  while time.time() < deadline and not any(
+      process.exitcode not in (None, -signal.SIGTERM) for process in workers):
+    time.sleep(0.01)
   dead = [process for process in workers if process.exitcode is not None]
   # Once one worker dies, the pool stops the others with SIGTERM: report the one that died first.
   dead.sort(key=lambda process: process.exitcode == -signal.SIGTERM)
@@ -572,45 +615,42 @@ def create_context(options):
   return WorkerContext(options, tokenizer, segmenter)
 
 
-class _SigtermGuard(object):
-  """While active (main thread only), SIGTERM raises Terminated, so that the run's cleanup removes the
-  temporaries and stops the workers; the default action would end the process on the spot and leave both.
+class _SignalGuard(object):
+  """While active (main thread only), SIGTERM or SIGINT makes check() raise Terminated, so that the run's
+  cleanup removes the temporaries and stops the workers. The default actions would end the process on the spot
+  (SIGTERM) or raise KeyboardInterrupt wherever it happens to be, possibly where it is only printed.
 
-  During the final renames (`deferred()`) a SIGTERM is held back and raised once they are done, so that the
-  outputs are either all committed or none. A second SIGTERM never interrupts the cleanup of the first.
+  The handler only takes note: an exception raised from a signal handler appears wherever the main thread
+  happens to be, and some of those places print it as "Exception ignored" and go on (os.fork's at-fork hooks,
+  __del__ methods). check() is called where raising is safe: for every chunk, and every WAIT_TICK_SECONDS
+  while waiting for one. A worker forked before its initializer ran inherits a handler that does no harm.
   """
 
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
   def __init__(self):
-    self._received = False
-    self._deferring = False
-    self._previous = None
+    self._received = None
+    self._previous = {}
 
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
+      for signum in self.SIGNALS:
+        self._previous[signum] = signal.signal(signum, self._handle)
     return self
 
   def __exit__(self, *unused_exc_info):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
+    for signum, previous in self._previous.items():
+      signal.signal(signum, previous)
     return False
 
-  def _handle(self, unused_signum, unused_frame):
-    if self._received:
-      return
-    self._received = True
-    if not self._deferring:
-      raise Terminated("terminated by SIGTERM; temporary files removed, no output written")
+  def _handle(self, signum, unused_frame):
+    self._received = self._received or signum
 
-  @contextlib.contextmanager
-  def deferred(self):
-    self._deferring = True
-    try:
-      yield
-    finally:
-      self._deferring = False
+  def check(self):
+    """Raises Terminated if SIGTERM or SIGINT has arrived."""
     if self._received:
-      raise Terminated("terminated by SIGTERM just after the outputs were committed (they are complete)")
+      signum, self._received = self._received, None  # once: the cleanup that follows must not be interrupted
+      raise Terminated(signum)
 
 
 def _os_error_text(error, path):
@@ -657,11 +697,11 @@ def run(options):
     UsageError: bad flags, paths or input (including an input file that yields no instance), or an output
       that cannot be written (e.g. a full disk); no output is left.
     RunAborted: a worker process died; no output is left.
-    Terminated: SIGTERM (when run in the main thread); no output is left.
+    Terminated: SIGTERM or SIGINT (only when run in the main thread); no output is left.
   """
   validate(options)
   check_output_paths(options)
-  with _SigtermGuard() as guard:
+  with _SignalGuard() as guard:
     return _run(options, guard)
 
 
@@ -687,9 +727,10 @@ def _run(options, guard):
     if options.num_workers <= 1:
       results = (process_chunk(chunk, context) for chunk in chunks)
     else:
-      results = _ordered_parallel_map(chunks, context, options.num_workers)
+      results = _ordered_parallel_map(chunks, context, options.num_workers, guard.check)
     written = 0
     for result in results:
+      guard.check()
       for record in result.records:
         writer = writers[written % len(writers)]
         try:
@@ -700,6 +741,7 @@ def _run(options, guard):
       stats.update(result.stats)
       instances_per_file[result.file_index] += len(result.records)
       progress.update(result.num_bytes, written)
+    guard.check()
     for path, count in zip(options.input_files, instances_per_file):
       if count == 0:
         raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
@@ -720,12 +762,12 @@ def _run(options, guard):
         writer.close()
       except OSError as e:
         raise _cannot_write(flag, writer.path, e) from None
-    with guard.deferred():
-      for flag, writer in outputs:
-        try:
-          writer.commit()
-        except OSError as e:
-          raise _cannot_write(flag, writer.path, e) from None
+    # No check() from here on: a SIGTERM now lets the run finish its renames (all outputs, or none, appear).
+    for flag, writer in outputs:
+      try:
+        writer.commit()
+      except OSError as e:
+        raise _cannot_write(flag, writer.path, e) from None
   except BaseException:
     if results is not None:
       results.close()  # stops the workers
