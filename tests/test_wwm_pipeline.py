@@ -2,6 +2,7 @@
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,6 +215,8 @@ def test_every_output_path_is_checked_before_work_starts(tmp_path, monkeypatch):
       (dict(output_files=[out, str(blocker / "o.tf")]),
        "--output_file %s/o.tf: cannot be written (Not a directory: %s)" % (blocker, blocker)),
       (dict(stats_file=str(tmp_path)), "--stats_file %s is a directory; give a file name" % tmp_path),
+      (dict(output_files=[str(tmp_path / "new") + "/"]),
+       "--output_file %s/new/ is a directory; give a file name" % tmp_path),
   ]
   with monkeypatch.context() as patch:
     _never_read(patch)
@@ -290,3 +293,37 @@ def test_parent_watchdog_ends_an_orphaned_worker():
   for pid, _ in running:
     os.kill(pid, signal.SIGKILL)
   assert not running
+
+
+_HALF_SENT_RESULT = """
+import gc, multiprocessing.queues, os, struct
+from wwm import pipeline
+
+def send_half_a_result_and_die(chunk, context=None):
+  # As a worker killed (out of memory) while sending its result: a message header, part of the data, gone.
+  queue = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
+  os.write(queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"partial")
+  os._exit(1)
+
+pipeline.process_chunk = send_half_a_result_and_die
+chunks = [pipeline.Chunk(0, i, [["x"]], 1) for i in range(4)]
+try:
+  list(pipeline._ordered_parallel_map(iter(chunks), None, 2))
+except pipeline.RunAborted as e:
+  print("error: %s" % e)
+"""
+
+
+def test_worker_dying_halfway_through_sending_a_result_is_an_error_not_a_hang():
+  # The pool's reader thread waits for the rest of the message; with the parent still holding a write end of
+  # the pipe, it waited forever (and the parent with it).
+  popen = subprocess.Popen([sys.executable, "-c", _HALF_SENT_RESULT], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, cwd=str(ROOT), start_new_session=True)
+  try:
+    stdout, stderr = popen.communicate(timeout=60)
+  except subprocess.TimeoutExpired:
+    os.killpg(popen.pid, signal.SIGKILL)
+    popen.communicate()
+    raise AssertionError("the run hangs after a worker died while sending its result")
+  assert popen.returncode == 0 and "Traceback" not in stderr, stderr
+  assert re.fullmatch(r"error: worker process \d+ exited with status 1; nothing was written\n", stdout), stdout

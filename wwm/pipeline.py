@@ -10,6 +10,12 @@ corpus, which is what costs it ~80 bytes of RAM per byte of text). Chunk boundar
 every random choice comes from a random.Random seeded with (random_seed, document index, dupe round) (packing:
 the chunk's first document index), and results are written in chunk order, so the output bytes are the same
 for any number of workers and on every run.
+
+Faults. Every output path is checked (distinct, not an input, not a directory) and opened under its temporary
+name before any work; final names appear only when everything is written. A bad path, a full disk or a dead
+worker is one error line (UsageError / RunAborted); SIGTERM and Ctrl-C stop the run (Terminated); in all
+cases the workers are stopped and the temporaries removed. Workers also die with the main process, even when
+it is killed with SIGKILL (which leaves only `.tmp` files, replaced by the next run).
 """
 import collections
 import concurrent.futures
@@ -176,7 +182,7 @@ def check_output_paths(options):
     inputs.append(("--user_dict", options.user_dict))
   written = []  # (name written, flag, output path): final names and their temporaries
   for flag, path in output_targets(options):
-    if os.path.isdir(path):
+    if os.path.isdir(path) or path.endswith(os.sep):
       raise UsageError("%s %s is a directory; give a file name" % (flag, path))
     for name in (path, tfrecord.temporary_path(path)):
       role = "" if name == path else " (its temporary file %s)" % name
