@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert import estimator_utils
+from bert import file_io
 from bert import modeling
 from bert.errors import UsageError
 
@@ -268,6 +269,4 @@ def extract(estimator, examples, tokenizer, seq_length, layer_indexes, output_fi
 
 def check_output_dir(output_file):
   """Creates the output file's local directory (GCS needs none)."""
-  if "://" not in output_file:
-    directory = os.path.dirname(os.path.abspath(output_file))
-    os.makedirs(directory, exist_ok=True)
+  file_io.make_parent_dirs(output_file, "--output_file")

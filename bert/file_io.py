@@ -43,3 +43,21 @@ def write_text_atomically(path, text):
 def write_json_atomically(path, value, indent=2):
   """Writes `value` as UTF-8 JSON (sorted keys, non-ASCII kept, trailing newline) atomically."""
   write_text_atomically(path, json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def make_parent_dirs(path, flag_name):
+  """Creates the local directory of output `path` (remote paths need none).
+
+  Raises:
+    UsageError: a component of the directory is a regular file ("Not a directory"), or it cannot be created.
+  """
+  if "://" in path:
+    return
+  from bert.errors import UsageError  # pylint: disable=import-outside-toplevel
+  directory = os.path.dirname(os.path.abspath(path))
+  try:
+    os.makedirs(directory, exist_ok=True)
+  except (FileExistsError, NotADirectoryError):
+    raise UsageError("%s %s: Not a directory: %s (a file is in the way)" % (flag_name, path, directory)) from None
+  except OSError as error:
+    raise UsageError("%s %s: cannot create %s (%s)" % (flag_name, path, directory, error.strerror)) from None

@@ -18,6 +18,7 @@ from tokenizers import normalizers
 from tokenizers import pre_tokenizers
 from tokenizers import trainers
 
+from bert import file_io
 from bert import file_patterns
 from bert.errors import UsageError
 
@@ -139,8 +140,7 @@ def write_vocab(tokens, output_file):
     tokens: tokens ordered by id.
     output_file: destination path; its directory is created if needed.
   """
-  directory = os.path.dirname(os.path.abspath(output_file))
-  os.makedirs(directory, exist_ok=True)
+  file_io.make_parent_dirs(output_file, "--output_file")
   tmp_path = output_file + ".tmp"
   with open(tmp_path, "w", encoding="utf-8") as f:
     for token in tokens:

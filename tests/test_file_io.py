@@ -1,0 +1,35 @@
+"""bert/file_io.py: atomic writes and output directories."""
+import os
+import stat
+
+import pytest
+
+from bert import file_io
+from bert.errors import UsageError
+
+
+def test_atomic_write_gives_an_ordinary_file_and_leaves_no_temporary(tmp_path):
+  path = tmp_path / "out.json"
+  file_io.write_json_atomically(str(path), {"b": 1, "a": "中"})
+  assert path.read_text(encoding="utf-8") == '{\n  "a": "中",\n  "b": 1\n}\n'
+  umask = os.umask(0)
+  os.umask(umask)
+  assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+  assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+  path = tmp_path / "out.txt"
+  path.write_text("old")
+  with pytest.raises(TypeError):
+    file_io.write_text_atomically(str(path), 42)  # not text: fails while writing
+  assert path.read_text() == "old"
+  assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_make_parent_dirs_says_not_a_directory(tmp_path):
+  (tmp_path / "afile").write_text("x")
+  with pytest.raises(UsageError, match=r"--output_file .*afile/out.txt: Not a directory: .*afile"):
+    file_io.make_parent_dirs(str(tmp_path / "afile" / "out.txt"), "--output_file")
+  file_io.make_parent_dirs(str(tmp_path / "new" / "dir" / "out.txt"), "--output_file")
+  assert (tmp_path / "new" / "dir").is_dir()
