@@ -45,19 +45,30 @@ def write_json_atomically(path, value, indent=2):
   write_text_atomically(path, json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def make_parent_dirs(path, flag_name):
-  """Creates the local directory of output `path` (remote paths need none).
+def make_dirs(directory, flag_name):
+  """Creates the local output `directory` and its parents (remote paths need none).
 
   Raises:
-    UsageError: a component of the directory is a regular file ("Not a directory"), or it cannot be created.
+    UsageError naming the flag: a component is a regular file ("Not a directory"), or it cannot be created.
   """
+  if "://" in directory:
+    return
+  from bert.errors import UsageError  # pylint: disable=import-outside-toplevel
+  try:
+    os.makedirs(directory, exist_ok=True)
+  except (FileExistsError, NotADirectoryError):
+    raise UsageError("%s %s: Not a directory (a file is in the way)" % (flag_name, directory)) from None
+  except OSError as error:
+    raise UsageError("%s %s: cannot create it (%s)" % (flag_name, directory, error.strerror)) from None
+
+
+def make_parent_dirs(path, flag_name):
+  """Creates the local directory of output file `path` (make_dirs, with errors naming `path`)."""
   if "://" in path:
     return
   from bert.errors import UsageError  # pylint: disable=import-outside-toplevel
   directory = os.path.dirname(os.path.abspath(path))
   try:
-    os.makedirs(directory, exist_ok=True)
-  except (FileExistsError, NotADirectoryError):
-    raise UsageError("%s %s: Not a directory: %s (a file is in the way)" % (flag_name, path, directory)) from None
-  except OSError as error:
-    raise UsageError("%s %s: cannot create %s (%s)" % (flag_name, path, directory, error.strerror)) from None
+    make_dirs(directory, flag_name)
+  except UsageError as error:
+    raise UsageError("%s %s: %s" % (flag_name, path, str(error)[len(flag_name) + 1:])) from None

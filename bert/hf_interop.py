@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert import estimator_utils
+from bert import file_io
 from bert.errors import UsageError
 
 HEADS = ("none", "pretraining", "masked_lm", "classifier", "squad")
@@ -582,7 +583,7 @@ def export_hf(init_checkpoint, bert_config_file, vocab_file, output_dir, head="a
   if label_names and head != "classifier":
     raise UsageError("--label_names applies to --head=classifier only (the head is %s)" % head)
   hf_config = hf_config_dict(bert_config, head, num_labels, label_names)
-  os.makedirs(output_dir, exist_ok=True)
+  file_io.make_dirs(output_dir, "--output_dir")
   write_safetensors(state, os.path.join(output_dir, "model.safetensors"))
   write_tokenizer_files(output_dir, vocab_file, do_lower_case, bert_config["max_position_embeddings"])
   if sentence_pooling != "none":
@@ -765,8 +766,7 @@ def write_tf_checkpoint(variables, checkpoint_prefix):
     variables: OrderedDict name -> numpy array.
     checkpoint_prefix: e.g. out/bert_model.ckpt.
   """
-  directory = os.path.dirname(os.path.abspath(checkpoint_prefix))
-  os.makedirs(directory, exist_ok=True)
+  file_io.make_parent_dirs(checkpoint_prefix, "--output_dir")
   names = list(variables)
   tmp_prefix = checkpoint_prefix + ".tmp"
   with tf.Graph().as_default():
@@ -852,7 +852,7 @@ def import_hf(hf_dir, output_dir):
   architectures = hf_config.get("architectures") or [None]
   variables, heads, ignored, weight_notes = hf_state_to_tf_variables(tensors, bert_config, architectures[0])
   notes += weight_notes
-  os.makedirs(output_dir, exist_ok=True)
+  file_io.make_dirs(output_dir, "--output_dir")
   write_hf_vocab(hf_dir, os.path.join(output_dir, "vocab.txt"))
   checkpoint = os.path.join(output_dir, CHECKPOINT_BASENAME)
   write_tf_checkpoint(variables, checkpoint)

@@ -29,7 +29,13 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path):
 
 def test_make_parent_dirs_says_not_a_directory(tmp_path):
   (tmp_path / "afile").write_text("x")
-  with pytest.raises(UsageError, match=r"--output_file .*afile/out.txt: Not a directory: .*afile"):
+  with pytest.raises(UsageError, match=r"--output_file .*afile/out.txt: .*afile: Not a directory"):
     file_io.make_parent_dirs(str(tmp_path / "afile" / "out.txt"), "--output_file")
   file_io.make_parent_dirs(str(tmp_path / "new" / "dir" / "out.txt"), "--output_file")
   assert (tmp_path / "new" / "dir").is_dir()
+
+
+def test_make_dirs_names_the_flag(tmp_path):
+  (tmp_path / "afile").write_text("x")
+  with pytest.raises(UsageError, match=r"--output_dir .*afile/sub: Not a directory \(a file is in the way\)"):
+    file_io.make_dirs(str(tmp_path / "afile" / "sub"), "--output_dir")
