@@ -16,7 +16,8 @@ noise. Recipe (defaults):
     RunConfig's tf_random_seed default to S (the same graph-level seed the Estimator sets for ours);
   * evaluation (the comparison): each final checkpoint is copied into a fresh directory and evaluated by this
     project's run_pretraining.py --do_eval --eval_input_file=heldout --eval_batch_size=32 (one pass over the
-    held-out records); and, as a cross-check of the evaluators, by Google's --do_eval --input_file=heldout with
+    held-out records); and, as a cross-check of the evaluators (for --google_eval_seeds, default the first),
+    by Google's --do_eval --input_file=heldout with
     --max_eval_steps=ceil(n/32) (Google's CPU evaluation repeats the input: the last batch is topped up with
     records from the start);
   * verdict per metric (masked_lm_accuracy, next_sentence_accuracy): the difference of the means is within seed
@@ -72,7 +73,8 @@ flags.DEFINE_integer("save_checkpoints_steps", 300, "Checkpoint interval.")
 flags.DEFINE_integer("eval_batch_size", 32, "Held-out evaluation batch size.")
 flags.DEFINE_integer("dupe_factor", 2, "create_pretraining_data.py --dupe_factor (train and held-out).")
 flags.DEFINE_integer("heldout_every", 10, "split_data.py --heldout_every.")
-flags.DEFINE_bool("google_eval", True, "Also evaluate every checkpoint with Google's evaluator (cross-check).")
+flags.DEFINE_list("google_eval_seeds", ["1"], "Seeds whose two checkpoints are also evaluated by Google's evaluator "
+                  "(a cross-check of the evaluators; 'all' for every seed, empty for none).")
 flags.DEFINE_string("output", str(ROOT / "benchmarks" / "results" / "peer_check_pretraining.json"), "JSON path.")
 flags.DEFINE_enum("ours_from", "worktree", ["worktree", "head"],
                   "Which of this project's code runs as 'ours' (and makes the records): the working tree, or the "
@@ -115,7 +117,7 @@ def make_records(work, corpus):
   data = os.path.join(work, "data")
   os.makedirs(data, exist_ok=True)
   done = os.path.join(data, "done.json")
-  recipe = {"ours": str(OURS["root"]), "corpus": corpus, "dupe_factor": FLAGS.dupe_factor, "heldout_every": FLAGS.heldout_every,
+  recipe = {"ours": str(OURS["root"]), "ours_commit": OURS.get("commit"), "corpus": corpus, "dupe_factor": FLAGS.dupe_factor, "heldout_every": FLAGS.heldout_every,
             "vocab_file": FLAGS.vocab_file, "max_seq_length": SEQ, "max_predictions_per_seq": PREDS}
   if os.path.exists(done):
     with open(done, encoding="utf-8") as handle:
@@ -344,6 +346,7 @@ def main(_):
 
   if FLAGS.ours_from == "head":
     OURS["root"] = export_head(os.path.join(work, "ours_head"))
+    OURS["commit"] = info["project_commit"]
     log("ours: committed HEAD %s exported to %s" % (info["project_commit"], OURS["root"]))
   records = make_records(work, corpus)
   google_root = google_bert.prepare(os.path.join(work, "google_bert"))
@@ -374,22 +377,26 @@ def main(_):
       log("  %s seed %d: %.0f s, %s steps/s; evaluating" % (impl, seed, seconds, run["timing"]["steps_per_second"]))
       run["heldout_ours_evaluator"] = evaluate("ours", run_dir, os.path.join(work, "eval", "ours_eval_%s_seed%d" % (
           impl, seed)), records, google_root)
-      if FLAGS.google_eval:
+      if str(seed) in FLAGS.google_eval_seeds or "all" in FLAGS.google_eval_seeds:
         run["heldout_google_evaluator"] = evaluate("google", run_dir, os.path.join(
             work, "eval", "google_eval_%s_seed%d" % (impl, seed)), records, google_root)
       log("  held-out: %s" % json.dumps(run["heldout_ours_evaluator"]))
       runs.append(run)
 
-  def values(evaluator, impl, metric):
-    return [run[evaluator][metric] for run in runs if run["impl"] == impl]
+  def values(key, impl, metric):
+    return [run[key][metric] for run in runs if run["impl"] == impl]
 
   comparison = {}
-  for evaluator, key in (("ours_evaluator", "heldout_ours_evaluator"),
-                         ("google_evaluator", "heldout_google_evaluator")):
-    if key == "heldout_google_evaluator" and not FLAGS.google_eval:
-      continue
-    comparison[evaluator] = {metric: compare(values(key, "ours", metric), values(key, "google", metric))
-                             for metric in METRICS}
+  comparison["ours_evaluator"] = {
+      metric: compare(values("heldout_ours_evaluator", "ours", metric),
+                      values("heldout_ours_evaluator", "google", metric)) for metric in METRICS}
+  # The same checkpoints through both evaluators: how far apart the evaluators are (not a verdict input).
+  both = [run for run in runs if "heldout_google_evaluator" in run]
+  comparison["evaluator_cross_check"] = [
+      {"impl": run["impl"], "seed": run["seed"],
+       "google_minus_ours_evaluator": {metric: run["heldout_google_evaluator"][metric] -
+                                       run["heldout_ours_evaluator"][metric] for metric in METRICS}}
+      for run in both]
   primary = comparison["ours_evaluator"]
   flags_ok = [primary[metric]["within_seed_noise"] for metric in COMPARED]
   if None in flags_ok:
@@ -421,7 +428,8 @@ def main(_):
           "evaluation": "final checkpoint copied to a fresh directory; primary: this project's run_pretraining.py "
                         "--do_eval --eval_input_file=heldout --eval_batch_size=%d --max_eval_steps=1000000 (one "
                         "pass); cross-check: Google's --do_eval --input_file=heldout --max_eval_steps=ceil(n/%d) "
-                        "(repeated input tops up the last batch)" % (FLAGS.eval_batch_size, FLAGS.eval_batch_size),
+                        "(repeated input tops up the last batch) for seeds %s" % (
+                            FLAGS.eval_batch_size, FLAGS.eval_batch_size, ",".join(FLAGS.google_eval_seeds)),
           "verdict_rule": "within seed noise when |mean difference| <= 2 x pooled sd (Welch p-value beside it)",
       },
       "seeds": seeds,
