@@ -211,7 +211,7 @@ def input_error_message(error, files, flag_name="--input_file"):
     return None
   reason = _reason_of(text) or type(error).__name__
   named = [path for path in files if path in reason]
-  what = ("a record is corrupt" if isinstance(error, tf.errors.DataLossError)
+  what = ("a record is corrupt or truncated" if isinstance(error, tf.errors.DataLossError)
           else "a record cannot be read as pretraining data of this --max_seq_length/--max_predictions_per_seq")
   return "%s %s: %s (%s); recreate or leave out that file" % (flag_name, _named_files(named or files), what,
                                                                 reason)

@@ -175,8 +175,9 @@ def test_corrupt_record_mid_file_is_one_line_naming_the_files(tmp_path):
   with pytest.raises(tf.errors.DataLossError) as caught:
     _batches(input_fn, 2)
   message = pretraining_input.input_error_message(caught.value, [good, corrupt], "--eval_input_file")
-  assert message == ("--eval_input_file one of %s, %s: a record is corrupt (corrupted record at %d); recreate or "
-                     "leave out that file" % (good, corrupt, int(re.search(r"at (\d+)", message).group(1))))
+  offset = int(re.search(r"record at (\d+)", message).group(1))
+  assert message == ("--eval_input_file one of %s, %s: a record is corrupt or truncated (corrupted record at %d); "
+                     "recreate or leave out that file" % (good, corrupt, offset))
   # Errors that are not about the records are not turned into data errors.
   assert pretraining_input.input_error_message(tf.errors.InvalidArgumentError(None, None, "indices[0] = 130 is "
                                                                               "not in [0, 120)"), [good]) is None

@@ -188,8 +188,10 @@ def test_continued_pretraining_with_a_larger_vocab_copies_the_old_rows(trained_r
                                 tf.train.load_variable(checkpoint, "cls/predictions/output_bias"))
   smaller = tmp_path / "smaller"
   smaller.mkdir()
-  with pytest.raises(UsageError, match="vocabulary of 120 tokens .* vocab_size is 100"):
-    pretraining_run.run(_args(smaller, bert_config_file=write_config(smaller / "small.json", vocab_size=100),
+  # (Records whose ids fit the smaller vocabulary: ids beyond vocab_size are refused before the checkpoint.)
+  with pytest.raises(UsageError, match="vocabulary of 120 tokens .* vocab_size is 110"):
+    pretraining_run.run(_args(smaller, bert_config_file=write_config(smaller / "small.json", vocab_size=110),
+                              input_file=write_records(smaller / "t.tfrecord", 8, vocab_size=110),
                               init_checkpoint=checkpoint, num_train_steps=1), _options())
 
 def _script(args, **kwargs):
@@ -338,8 +340,8 @@ def test_data_errors_during_training_are_one_line_naming_the_file(tmp_path):
   # A corrupt record in the middle of a file whose first record is fine.
   good = write_records(tmp_path / "good.tfrecord", 16)
   corrupt = _corrupt_middle(write_records(tmp_path / "corrupt.tfrecord", 64, seed=1))
-  with pytest.raises(UsageError, match=r"^--input_file one of %s, %s: a record is corrupt \(corrupted record at "
-                                       r"\d+\); recreate or leave out that file$" % (good, corrupt)):
+  with pytest.raises(UsageError, match=r"^--input_file one of %s, %s: a record is corrupt or truncated \(corrupted "
+                                       r"record at \d+\); recreate or leave out that file$" % (good, corrupt)):
     pretraining_run.run(_args(tmp_path, input_file="%s,%s" % (good, corrupt), output_dir=str(tmp_path / "o1")),
                         _options())
   # Records after the first one hold ids beyond vocab_size: caught in the pipeline (never an embedding
