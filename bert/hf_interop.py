@@ -767,6 +767,7 @@ def write_tf_checkpoint(variables, checkpoint_prefix):
     checkpoint_prefix: e.g. out/bert_model.ckpt.
   """
   file_io.make_parent_dirs(checkpoint_prefix, "--output_dir")
+  directory = os.path.dirname(os.path.abspath(checkpoint_prefix))
   names = list(variables)
   tmp_prefix = checkpoint_prefix + ".tmp"
   with tf.Graph().as_default():
