@@ -52,6 +52,8 @@ sys.path.insert(0, ROOT)
 
 import tokenization  # noqa: E402  pylint: disable=wrong-import-position
 from bert import tasks  # noqa: E402  pylint: disable=wrong-import-position
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import peer_check  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
 # Where reproduce/pretrain_small.sh leaves Tiny-CN with its default OUTPUT_DIR.
@@ -59,7 +61,6 @@ DEFAULT_TINY_DIR = os.path.join(os.environ.get("OUTPUT_DIR", os.path.join(ROOT, 
                                 "pretrain_small", "tiny")
 WARMUP_PROPORTION = 0.1
 WEIGHT_DECAY = 0.01
-NO_DECAY = ("LayerNorm", "layer_norm", "bias")
 
 # Per task: data layout (columns are what the reference's own reader takes) and the recipe.
 RECIPES = {
@@ -261,56 +262,12 @@ def run_ours(args, task, recipe, model, data_dir, seed, out_dir):
 # ---------------------------------------------------------------------------------------------------------------
 # Reference: transformers + torch.
 # ---------------------------------------------------------------------------------------------------------------
-def google_lr_multiplier(step, num_train_steps, num_warmup_steps):
-  """Google's schedule at 0-based update `step`: step / warmup during warm-up, else 1 - step / num_train_steps."""
-  if num_warmup_steps and step < num_warmup_steps:
-    return step / num_warmup_steps
-  return max(0.0, 1.0 - step / num_train_steps)
-
-
-def make_google_adam_class():
-  import torch  # pylint: disable=import-outside-toplevel
-
-  class GoogleAdamWeightDecay(torch.optim.Optimizer):
-    """Google BERT's AdamWeightDecayOptimizer in torch: Adam without bias correction, decay added to the update.
-
-      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  w <- w - lr (m / (sqrt(v) + eps) + weight_decay w)
-    """
-
-    def __init__(self, params, lr, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-6):
-      super().__init__(params, {"lr": lr, "weight_decay": weight_decay, "betas": betas, "eps": eps})
-
-    @torch.no_grad()
-    def step(self, closure=None):  # pylint: disable=unused-argument
-      for group in self.param_groups:
-        beta_1, beta_2 = group["betas"]
-        for param in group["params"]:
-          if param.grad is None:
-            continue
-          state = self.state[param]
-          if not state:
-            state["m"] = torch.zeros_like(param)
-            state["v"] = torch.zeros_like(param)
-          m, v, grad = state["m"], state["v"], param.grad
-          m.mul_(beta_1).add_(grad, alpha=1.0 - beta_1)
-          v.mul_(beta_2).addcmul_(grad, grad, value=1.0 - beta_2)
-          update = m / (v.sqrt() + group["eps"])
-          if group["weight_decay"]:
-            update.add_(param, alpha=group["weight_decay"])
-          param.add_(update, alpha=-group["lr"])
-
-  return GoogleAdamWeightDecay
-
-
 def build_reference_optimizer(model, name, learning_rate):
   import torch  # pylint: disable=import-outside-toplevel
-  decay, no_decay = [], []
-  for param_name, param in model.named_parameters():
-    (no_decay if any(pattern in param_name for pattern in NO_DECAY) else decay).append(param)
-  groups = [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}]
+  groups = peer_check.decay_groups(model.named_parameters(), WEIGHT_DECAY)
   if name == "torch_adamw":
     return torch.optim.AdamW(groups, lr=learning_rate, betas=(0.9, 0.999), eps=1e-6)
-  return make_google_adam_class()(groups, lr=learning_rate, betas=(0.9, 0.999), eps=1e-6)
+  return peer_check.make_google_adam_class()(groups, lr=learning_rate, betas=(0.9, 0.999), eps=1e-6)
 
 
 def pad_batch(torch, ids_list, types_list):
@@ -341,7 +298,7 @@ def run_reference(args, recipe, hf_dir, train, dev, label_list, seed):
   optimizer = build_reference_optimizer(model, args.reference_optimizer, recipe["learning_rate"])
   steps = recipe["steps"]
   warmup = int(steps * WARMUP_PROPORTION)
-  scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: google_lr_multiplier(step, steps, warmup))
+  scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: peer_check.google_lr_multiplier(step, steps, warmup))
   train_ids, train_types, train_labels = train
   order_rng = random.Random(seed)
   batch_size = recipe["batch_size"]
@@ -384,61 +341,8 @@ def run_reference(args, recipe, hf_dir, train, dev, label_list, seed):
 # ---------------------------------------------------------------------------------------------------------------
 # Statistics and report.
 # ---------------------------------------------------------------------------------------------------------------
-def mean_sd(values):
-  mean = sum(values) / len(values)
-  sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else float("nan")
-  return mean, sd
-
-
-def compare(ours, reference, num_dev):
-  """Means, sds, pooled sd, Welch p and the verdict for two lists of per-seed scores."""
-  from scipy import stats  # pylint: disable=import-outside-toplevel
-  mean_o, sd_o = mean_sd(ours)
-  mean_r, sd_r = mean_sd(reference)
-  pooled = math.sqrt((sd_o ** 2 + sd_r ** 2) / 2) if len(ours) > 1 and len(reference) > 1 else float("nan")
-  noise = max(pooled, 1.0 / num_dev) if not math.isnan(pooled) else float("nan")
-  diff = mean_o - mean_r
-  if len(ours) > 1 and len(reference) > 1 and (sd_o > 0 or sd_r > 0):
-    with warnings.catch_warnings():
-      warnings.simplefilter("ignore", RuntimeWarning)  # nearly identical samples: scipy's precision warning
-      p_value = float(stats.ttest_ind(ours, reference, equal_var=False).pvalue)
-  else:
-    p_value = float("nan")
-  if math.isnan(noise):
-    verdict = "n/a (one seed)"
-  else:
-    verdict = "agree" if abs(diff) < 2 * noise else "DISAGREE"
-  return {"ours_mean": mean_o, "ours_sd": sd_o, "reference_mean": mean_r, "reference_sd": sd_r, "difference": diff,
-          "pooled_sd": pooled, "threshold": 2 * noise if not math.isnan(noise) else None,
-          "welch_p": None if math.isnan(p_value) else p_value, "verdict": verdict}
-
-
-def machine_info():
-  info = {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-      names = re.findall(r"^model name\s*:\s*(.*)$", handle.read(), re.M)
-    info["cpu"] = names[0] if names else None
-  except OSError:
-    pass
-  from importlib import metadata  # pylint: disable=import-outside-toplevel
-  for package in ("tensorflow-cpu", "tensorflow", "torch", "transformers"):
-    try:
-      info[package] = metadata.version(package)
-    except metadata.PackageNotFoundError:
-      pass
-  return info
-
-
-def load_average():
-  try:
-    return [round(x, 2) for x in os.getloadavg()]
-  except OSError:
-    return None
-
-
 def fmt(mean, sd):
-  return "%.4f ± %.4f" % (mean, sd) if not math.isnan(sd) else "%.4f" % mean
+  return "%.4f ± %.4f" % (mean, sd) if sd is not None else "%.4f" % mean
 
 
 def bias_correction_ratio(step):
@@ -497,11 +401,11 @@ def main():
   transformers.logging.set_verbosity_error()
 
   started = time.time()
-  load_start = load_average()
+  load_start = peer_check.load_average()
   work_dir = args.work_dir or tempfile.mkdtemp(prefix="peer_check_finetuning_")
   os.makedirs(work_dir, exist_ok=True)
   report = {"benchmark": "peer_check_finetuning", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "command": " ".join([os.path.basename(sys.executable)] + sys.argv), "machine": machine_info(),
+            "command": " ".join([os.path.basename(sys.executable)] + sys.argv), "machine": peer_check.machine_info(),
             "smoke": args.smoke, "seeds": seeds, "tasks": []}
   try:
     models = prepare_models(args, {RECIPES[t]["model"] for t in task_names}, work_dir)
@@ -564,7 +468,7 @@ def main():
       for name in list(recipe["metrics"]) + ["loss"]:
         ours = [r["scores"][name] for r in runs if r["implementation"] == "ours"]
         ref = [r["scores"][name] for r in runs if r["implementation"] == "reference"]
-        comparisons[name] = compare(ours, ref, num_dev if name != "loss" else float("inf"))
+        comparisons[name] = peer_check.compare(ours, ref, resolution=1.0 / num_dev if name != "loss" else 0.0)
       report["tasks"].append({
           "task": task, "model": model["name"], "model_source": model["source"], "primary_metric": metric,
           "recipe": {"train_examples": len(splits["train"][0]), "train_pool": pool_size,
@@ -602,7 +506,7 @@ def main():
       "max_seq_length (masked positions do not change the outputs).",
       "Verdict: agree when |mean difference| < 2 x pooled sd (at least one dev example); Welch's p beside it.",
   ]
-  report["load_average"] = {"start": load_start, "end": load_average()}
+  report["load_average"] = {"start": load_start, "end": peer_check.load_average()}
   report["seconds"] = round(time.time() - started, 1)
 
   print("| task | model | metric | ours (mean ± sd) | reference (mean ± sd) | difference | 2 × pooled sd | "

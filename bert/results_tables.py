@@ -28,11 +28,17 @@ from bert.errors import UsageError
 
 @dataclasses.dataclass(frozen=True)
 class Column:
-  """One column: a header, the task folder it reads and the metric (key of eval_results.json, as a percentage)."""
+  """One column: a header, the task folder it reads and the metric shown as a percentage.
+
+  `metric` is a key of the run's eval_results.json or test_eval_results.json. `times` converts it to a percentage;
+  None means the project's convention: `eval_*` keys are fractions (×100), the SQuAD/CMRC scorers' keys already
+  percentages.
+  """
   header: str
   task: str
   metric: str
   in_score: bool = True
+  times: float = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +58,7 @@ class TableSpec:
   published: tuple
   caption: str
   has_score: bool = True
+  published_note: str = ""  # said instead of the published rows' sources when there are none
 
 
 _GLUE_SOURCE = "the model zoo's published GLUE rows (as quoted in issue #12; CoLA there is accuracy, not MCC)"
@@ -106,6 +113,20 @@ TABLES = {
         caption=("EM/F1 ×100 (official CMRC rules) for CMRC 2018 and DRCD; accuracy ×100 elsewhere. Each cell is "
                  "max (mean ± sd) over the seeds (published cells: max (mean) over 10 runs)."),
         has_score=False),
+    "sts": TableSpec(
+        name="sts", title="Sentence embeddings (STS-B, Sentence-BERT recipe)",
+        columns=(Column("STS-B dev Spearman", "stsb", "eval_spearman", times=1.0),
+                 Column("STS-B dev Pearson", "stsb", "eval_pearson", times=1.0),
+                 Column("STS-B test Spearman", "stsb", "test_spearman", times=1.0),
+                 Column("STS-B test Pearson", "stsb", "test_pearson", times=1.0)),
+        published=(),
+        caption=("Spearman and Pearson correlation ×100 (scipy) between the cosine similarity of the two sentences' "
+                 "mean-pooled embeddings and the gold score. `<model>-before-fine-tuning` is the model as given; "
+                 "`<model>` after run_sentence_embedding.py --loss=cosine_mse."),
+        has_score=False,
+        published_note=("No published row: the issues quote no number for this model and recipe. The "
+                        "independent check is benchmarks/peer_check_sentence_embedding.py, which fine-tunes the same "
+                        "model with sentence-transformers' own trainer on the same recipe.")),
 }
 PRETRAIN_PUBLISHED = (
     Published("BERT-Tiny-CN (published)", {"masked_lm_accuracy": 22.74, "next_sentence_accuracy": 100.0},
@@ -114,6 +135,7 @@ PRETRAIN_PUBLISHED = (
               "the model zoo (as quoted in issue #12): 100k steps on about 13 MB of news"),
 )
 TABLE_NAMES = ("pretrain_small",) + tuple(TABLES)
+TEST_METRICS_FILE = "test_eval_results.json"  # a run's metrics on a labelled test set, if it has one
 
 
 def read_status(run_dir):
@@ -187,6 +209,9 @@ def _read_run(run_dir, metrics_file, **identity):
       state, status["reason"] = "failed", "finished without %s" % metrics_file
     else:
       metrics = _read_json(metrics_path)
+      test_path = os.path.join(run_dir, TEST_METRICS_FILE)
+      if os.path.isfile(test_path):  # test_* keys, beside the eval_* ones
+        metrics.update(_read_json(test_path))
   return dict(identity, status=state, reason=status.get("reason", ""), note=status.get("note", ""),
               seconds=_number(status.get("seconds")), started=status.get("started"),
               git_commit=status.get("git_commit"), machine=status.get("machine"), scale=status.get("scale"),
@@ -219,13 +244,13 @@ def format_cell(cell):
   return text
 
 
-def _metric_value(metrics, key):
-  """A metric as a percentage (eval_results store fractions; the CMRC/SQuAD scorers store percentages)."""
-  value = metrics.get(key)
+def _metric_value(metrics, column):
+  """The column's metric as a percentage (see Column.times)."""
+  value = metrics.get(column.metric)
   if value is None:
     return None
-  value = float(value)
-  return value * 100.0 if key.startswith("eval_") else value
+  times = column.times if column.times is not None else (100.0 if column.metric.startswith("eval_") else 1.0)
+  return float(value) * times
 
 
 def build_cell(runs, column):
@@ -233,7 +258,7 @@ def build_cell(runs, column):
   if not runs:
     return {"status": "not run"}
   finished = [run for run in runs if run["status"] == "ok"]
-  values = [_metric_value(run["metrics"], column.metric) for run in finished]
+  values = [_metric_value(run["metrics"], column) for run in finished]
   values = [value for value in values if value is not None and not math.isnan(value)]
   if values:
     return dict(summarize(values), status="ok", values=values,
@@ -296,7 +321,8 @@ def finetuning_markdown(spec, rows, runs, scale):
     cells = [published.cells.get(h) for h in headers]
     lines.append("| %s | %s |" % (published.model, " | ".join(
         "–" if value is None else (value if isinstance(value, str) else "%.2f" % value) for value in cells)))
-  lines += ["", spec.caption, "", "Published rows: " + "; ".join(sorted({p.source for p in spec.published})) + "."]
+  sources = sorted({p.source for p in spec.published})
+  lines += ["", spec.caption, "", "Published rows: " + "; ".join(sources) + "." if sources else spec.published_note]
   shown = [c.header for c in spec.columns
            if c.in_score and any(row["cells"][c.header]["status"] == "ok" for row in rows)]
   in_score = [c.header for c in spec.columns if c.in_score]
@@ -511,7 +537,8 @@ def collect(table, runs_dir, output_dir, scale):
 README_BEGIN = "<!-- results tables: generated by `python reproduce/collect.py --update_readme`; do not edit -->"
 README_END = "<!-- end of results tables -->"
 _COMMANDS = {"pretrain_small": "bash reproduce/pretrain_small.sh", "glue": "bash reproduce/glue.sh",
-             "squad": "bash reproduce/squad.sh", "chinese": "bash reproduce/chinese.sh"}
+             "squad": "bash reproduce/squad.sh", "chinese": "bash reproduce/chinese.sh",
+             "sts": "bash reproduce/sts.sh"}
 
 
 def readme_block(results_dir, link_prefix):

@@ -2,7 +2,7 @@ r"""Collects a results table from its run directories: Markdown, JSON (every run
 
   python reproduce/collect.py --table=glue --runs_dir=reproduce/runs/glue --output_dir=reproduce/results
 
-Tables: pretrain_small, glue, squad, chinese (see bert/results_tables.py for what each cell means).
+Tables: pretrain_small, glue, squad, chinese, sts (see bert/results_tables.py for what each cell means).
 """
 import os
 import sys

@@ -5,6 +5,7 @@
 #   3. glue.sh            -> MiniLM and Tiny-CN rows
 #   4. squad.sh           -> MiniLM (SQuAD columns; their data is absent here) and Tiny-CN rows
 #   5. chinese.sh         -> Tiny-CN, SEEDS (default "1 2 3")
+#   6. sts.sh             -> all-MiniLM-L6-v2 before and after Sentence-BERT fine-tuning on STS-B
 # Every step is resumable (finished runs are skipped). Tables go to RESULTS_DIR (default reproduce/results).
 #
 #   bash reproduce/cpu.sh                      # OUTPUT_DIR defaults to reproduce/runs
@@ -32,4 +33,6 @@ for table in glue squad; do
 done
 MODEL_NAME=Tiny-CN INIT_CHECKPOINT=$tiny BERT_CONFIG=$tiny/bert_config.json VOCAB=$tiny/vocab.txt \
   bash "$here/chinese.sh" || status=1
+MODEL_NAME=all-MiniLM-L6-v2 INIT_CHECKPOINT=$minilm BERT_CONFIG=$minilm/bert_config.json VOCAB=$minilm/vocab.txt \
+  bash "$here/sts.sh" || status=1
 exit $status

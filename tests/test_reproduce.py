@@ -112,6 +112,26 @@ def test_chinese_table_cells_are_max_mean_sd_over_seeds(pretrained):
   assert (out / "chinese" / "results" / "chinese_spread.png").is_file()
 
 
+@needs_shared
+def test_sts_table_shows_the_model_before_and_after_fine_tuning(pretrained):
+  out, _ = pretrained
+  _run("sts.sh", dict(_model_env(out), SEEDS="1"))
+  text = (out / "sts" / "results" / "sts.md").read_text()
+  rows = _table_rows(text)
+  assert rows["Model"] == ["STS-B dev Spearman", "STS-B dev Pearson", "STS-B test Spearman", "STS-B test Pearson"]
+  for name in ("tiny-smoke", "tiny-smoke-before-fine-tuning"):
+    run_dir = out / "sts" / name / "stsb" / "seed1"
+    dev = json.loads((run_dir / "eval_results.json").read_text())
+    test = json.loads((run_dir / "test_eval_results.json").read_text())
+    assert dev["eval_num_examples"] == 100 and test["test_num_examples"] == 100  # the smoke slices
+    assert rows[name] == ["%.2f" % dev["eval_spearman"], "%.2f" % dev["eval_pearson"],
+                          "%.2f" % test["test_spearman"], "%.2f" % test["test_pearson"]]  # already x100
+  assert (out / "sts" / "tiny-smoke" / "stsb" / "seed1" / "command.txt").read_text().count("--do_train") == 1
+  assert "--do_train" not in (out / "sts" / "tiny-smoke-before-fine-tuning" / "stsb" / "seed1" /
+                              "command.txt").read_text()
+  assert "No published row" in text
+
+
 def test_failed_run_is_marked_and_the_script_exits_non_zero(pretrained, tmp_path):
   out, _ = pretrained
   env = dict(_model_env(out), OUTPUT_DIR=str(tmp_path), GLUE_DIR=str(tmp_path / "glue"), TASKS="rte mrpc")
@@ -133,6 +153,8 @@ def test_failed_run_is_marked_and_the_script_exits_non_zero(pretrained, tmp_path
     ("chinese.sh", {"VOCAB": ""}, "error: VOCAB is not set"),
     ("chinese.sh", {"TASKS": "cmrc2018 nli"}, "error: TASKS: unknown task 'nli'"),
     ("pretrain_small.sh", {"MODELS": "tiny huge"}, "error: MODELS (huge)="),
+    ("sts.sh", {"SCALE": "cpu ", "VOCAB": "/nonexistent/vocab.txt"}, "error: SCALE=cpu  is not one of full, cpu, smoke"),
+    ("sts.sh", {"VOCAB": "/nonexistent/vocab.txt"}, "error: VOCAB=/nonexistent/vocab.txt does not exist"),
 ])
 def test_bad_input_is_one_error_line_before_any_work(tmp_path, script, env, message):
   base = {"SCALE": "smoke", "OUTPUT_DIR": str(tmp_path / "runs"), "MODEL_NAME": "m",
