@@ -39,7 +39,6 @@ import json
 import math
 import os
 import pathlib
-import platform
 import re
 import shutil
 import statistics
@@ -56,6 +55,7 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 
 from bert import file_io  # pylint: disable=g-import-not-at-top
 import google_bert  # pylint: disable=g-import-not-at-top
+import peer_check  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Smoke run: sample_data corpus, 10 steps, seed 1 only, eval batch 8.")
@@ -233,56 +233,24 @@ def evaluate(evaluator, run_dir, dest, records, google_root):
   return {key: result[key] for key in METRICS}
 
 
-def summarize(values):
-  mean = statistics.fmean(values)
-  sd = statistics.stdev(values) if len(values) > 1 else None
-  return mean, sd
-
-
 def compare(ours, google):
-  """Verdict for one metric: |mean difference| <= 2 x pooled sd, plus Welch's t-test."""
-  mean_o, sd_o = summarize(ours)
-  mean_g, sd_g = summarize(google)
-  diff = mean_o - mean_g
-  row = {"ours_mean": mean_o, "ours_sd": sd_o, "google_mean": mean_g, "google_sd": sd_g, "difference": diff}
-  if len(ours) < 2 or len(google) < 2:
-    row.update(pooled_sd=None, welch_p=None, within_seed_noise=None)
-    return row
-  pooled = math.sqrt(((len(ours) - 1) * sd_o ** 2 + (len(google) - 1) * sd_g ** 2) /
-                     (len(ours) + len(google) - 2))
-  try:
-    from scipy import stats  # pylint: disable=import-outside-toplevel
-    p_value = float(stats.ttest_ind(ours, google, equal_var=False).pvalue)
-  except ImportError:
-    p_value = None
-  row.update(pooled_sd=pooled, welch_p=None if p_value is None or math.isnan(p_value) else p_value,
-             within_seed_noise=bool(abs(diff) <= 2 * pooled))
-  return row
+  """The verdict of benchmarks/peer_check.py for one metric, in this report's terms (google_*, within_seed_noise)."""
+  row = peer_check.compare(ours, google)
+  return {"ours_mean": row["ours_mean"], "ours_sd": row["ours_sd"], "google_mean": row["reference_mean"],
+          "google_sd": row["reference_sd"], "difference": row["difference"], "pooled_sd": row["pooled_sd"],
+          "welch_p": row["welch_p"],
+          "within_seed_noise": None if row["threshold"] is None else row["verdict"] == "agree"}
 
 
 def machine():
-  model = ""
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-      model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
-  except OSError:
-    pass
-  versions = {}
-  from importlib import metadata  # pylint: disable=import-outside-toplevel
-  for name in ("tensorflow-cpu", "tensorflow", "tensorflow-estimator", "tf-slim"):
-    try:
-      versions[name] = metadata.version(name)
-    except metadata.PackageNotFoundError:
-      pass
+  """peer_check.machine_info, the load and the project commit (with any uncommitted edits: "ours" is the tree)."""
   commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True, check=False).stdout.strip()
-  # The shared checkout may hold uncommitted edits: "ours" is the working tree as run, so they are recorded.
   status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
                           capture_output=True, text=True, check=False).stdout.split("\n")
-  return {"platform": platform.platform(), "python": platform.python_version(), "cpu": model,
-          "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-          "packages": versions, "project_commit": commit,
-          "project_files_modified_uncommitted": sorted(line[3:] for line in status if line.strip())}
+  return dict(peer_check.machine_info(("tensorflow-cpu", "tensorflow", "tensorflow-estimator", "tf-slim")),
+              load_average_at_start=peer_check.load_average(), project_commit=commit,
+              project_files_modified_uncommitted=sorted(line[3:] for line in status if line.strip()))
 
 
 def pct(value):
@@ -442,7 +410,7 @@ def main(_):
                   "per-step global_step/sec log lines (first %d excluded), on a shared 2-core machine; "
                   "checkpoint saves included" % STARTUP_LINES,
           "ours": timing["ours"], "google": timing["google"]},
-      "machine": dict(info, load_average_at_end=[round(x, 2) for x in os.getloadavg()]),
+      "machine": dict(info, load_average_at_end=peer_check.load_average()),
       "seconds_total": round(time.time() - started, 1),
   }
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
