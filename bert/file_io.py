@@ -45,6 +45,12 @@ def write_json_atomically(path, value, indent=2):
   write_text_atomically(path, json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+def read_json(path):
+  """The JSON value in the local UTF-8 file `path`."""
+  with open(path, encoding="utf-8") as handle:
+    return json.load(handle)
+
+
 def make_dirs(directory, flag_name):
   """Creates the local output `directory` and its parents (remote paths need none).
 

@@ -23,6 +23,7 @@ import platform
 import statistics
 
 from bert import file_io
+from bert import peer_check_report
 from bert.errors import UsageError
 
 
@@ -168,11 +169,6 @@ def _flag(command, name):
   return None
 
 
-def _read_json(path):
-  with open(path, encoding="utf-8") as handle:
-    return json.load(handle)
-
-
 def _sorted_dirs(path):
   return sorted(name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name)))
 
@@ -208,10 +204,10 @@ def _read_run(run_dir, metrics_file, **identity):
     if not os.path.isfile(metrics_path):
       state, status["reason"] = "failed", "finished without %s" % metrics_file
     else:
-      metrics = _read_json(metrics_path)
+      metrics = file_io.read_json(metrics_path)
       test_path = os.path.join(run_dir, TEST_METRICS_FILE)
       if os.path.isfile(test_path):  # test_* keys, beside the eval_* ones
-        metrics.update(_read_json(test_path))
+        metrics.update(file_io.read_json(test_path))
   return dict(identity, status=state, reason=status.get("reason", ""), note=status.get("note", ""),
               seconds=_number(status.get("seconds")), started=status.get("started"),
               git_commit=status.get("git_commit"), machine=status.get("machine"), scale=status.get("scale"),
@@ -541,12 +537,14 @@ _COMMANDS = {"pretrain_small": "bash reproduce/pretrain_small.sh", "glue": "bash
              "sts": "bash reproduce/sts.sh"}
 
 
-def readme_block(results_dir, link_prefix):
-  """The README's results section: every collected table in results_dir with its command, date, machine, plots.
+def readme_block(results_dir, link_prefix, peer_checks_dir=None):
+  """The README's results section: every collected table in results_dir with its command, date, machine, plots,
+  then the peer checks (bert/peer_check_report.py).
 
   Args:
     results_dir: folder of <table>.md/.json/.png (reproduce/results).
     link_prefix: path of results_dir relative to the README, for the image links.
+    peer_checks_dir: folder of the peer-check reports (benchmarks/results), or None.
 
   Returns:
     The Markdown between README_BEGIN and README_END.
@@ -556,7 +554,7 @@ def readme_block(results_dir, link_prefix):
     json_path = os.path.join(results_dir, table + ".json")
     if not os.path.isfile(json_path):
       continue
-    document = _read_json(json_path)
+    document = file_io.read_json(json_path)
     with open(os.path.join(results_dir, table + ".md"), encoding="utf-8") as handle:
       markdown = handle.read().strip()
     finished = [run for run in document["runs"] if run.get("seconds") is not None]
@@ -571,11 +569,14 @@ def readme_block(results_dir, link_prefix):
     for suffix in ("_curves.png", "_spread.png"):
       if os.path.isfile(os.path.join(results_dir, table + suffix)):
         parts += ["", "![%s](%s/%s%s)" % (table + suffix[:-4].replace("_", " "), link_prefix, table, suffix)]
+  peer_checks = peer_check_report.markdown(peer_checks_dir) if peer_checks_dir else ""
+  if peer_checks:
+    parts += ["", peer_checks]
   parts += ["", README_END]
   return "\n".join(parts)
 
 
-def update_readme(readme_path, results_dir):
+def update_readme(readme_path, results_dir, peer_checks_dir=None):
   """Replaces the README's results block (between README_BEGIN and README_END) with readme_block()."""
   with open(readme_path, encoding="utf-8") as handle:
     text = handle.read()
@@ -584,4 +585,4 @@ def update_readme(readme_path, results_dir):
   prefix = os.path.relpath(results_dir, os.path.dirname(os.path.abspath(readme_path)))
   head, rest = text.split(README_BEGIN, 1)
   tail = rest.split(README_END, 1)[1]
-  file_io.write_text_atomically(readme_path, head + readme_block(results_dir, prefix) + tail)
+  file_io.write_text_atomically(readme_path, head + readme_block(results_dir, prefix, peer_checks_dir) + tail)

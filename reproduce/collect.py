@@ -21,7 +21,8 @@ flags.DEFINE_string("runs_dir", None, "The table's run directory (OUTPUT_DIR/<ta
 flags.DEFINE_string("output_dir", None, "Where <table>.md, <table>.json and the plots go.")
 flags.DEFINE_string("scale", "full", "The SCALE the runs were made at (named in the heading).")
 flags.DEFINE_bool("update_readme", False,
-                  "Instead: rewrite the results block of README.md from the tables in reproduce/results.")
+                  "Instead: rewrite the results block of README.md from the tables in reproduce/results and "
+                  "the peer-check reports in benchmarks/results.")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,8 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main(_):
   try:
     if FLAGS.update_readme:
-      results_tables.update_readme(os.path.join(ROOT, "README.md"), os.path.join(ROOT, "reproduce", "results"))
-      print("updated README.md from reproduce/results")
+      results_tables.update_readme(os.path.join(ROOT, "README.md"), os.path.join(ROOT, "reproduce", "results"),
+                                   os.path.join(ROOT, "benchmarks", "results"))
+      print("updated README.md from reproduce/results and benchmarks/results/peer_check_*.json")
       return
     if not FLAGS.table or not FLAGS.runs_dir or not FLAGS.output_dir:
       raise UsageError("--table, --runs_dir and --output_dir are required")

@@ -71,7 +71,8 @@ def test_readme_results_block_is_the_collected_tables():
   readme = (ROOT / "README.md").read_text(encoding="utf-8")
   assert results_tables.README_BEGIN in readme and results_tables.README_END in readme
   block = readme[readme.index(results_tables.README_BEGIN):readme.index(results_tables.README_END)]
-  expected = results_tables.readme_block(str(ROOT / "reproduce" / "results"), "reproduce/results")
+  expected = results_tables.readme_block(str(ROOT / "reproduce" / "results"), "reproduce/results",
+                                         str(ROOT / "benchmarks" / "results"))
   assert block + results_tables.README_END == expected
   assert expected.count("### ") >= 4, "every table (pretraining, GLUE, SQuAD, Chinese) is in reproduce/results"
 
