@@ -16,11 +16,11 @@ import json
 import os
 import re
 import sys
-import uuid
 
 import tensorflow as tf
 from absl import logging
 
+from bert import file_io
 from bert.errors import UsageError
 
 # Checkpoint variables whose first dimension is the vocabulary: a checkpoint with fewer rows can seed a model
@@ -370,14 +370,6 @@ def init_from_checkpoint(init_checkpoint, use_tpu, variables=None):
   return None
 
 
-def write_text_atomically(path, text):
-  """Writes `text` to `path` through a temporary name and a rename (works on local disks and GCS)."""
-  temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
-  with tf.io.gfile.GFile(temporary, "w") as handle:
-    handle.write(text)
-  tf.io.gfile.rename(temporary, path, overwrite=True)
-
-
 def config_fields_of_checkpoint(checkpoint):
   """The BERT config fields a checkpoint's variable shapes determine.
 
@@ -484,8 +476,8 @@ def write_run_metadata(output_dir, config, flags):
     remove_interrupted_saves(output_dir)
   config_path = os.path.join(output_dir, "bert_config.json")
   flags_path = os.path.join(output_dir, "run_flags.json")
-  write_text_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
-  write_text_atomically(flags_path, json.dumps(flags, indent=2, sort_keys=True, default=str) + "\n")
+  file_io.write_text_atomically(config_path, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+  file_io.write_text_atomically(flags_path, json.dumps(flags, indent=2, sort_keys=True, default=str) + "\n")
   return config_path, flags_path
 
 

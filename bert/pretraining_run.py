@@ -11,6 +11,7 @@ import tensorflow as tf
 from absl import logging
 
 from bert import estimator_utils
+from bert import file_io
 from bert import modeling
 from bert import pretraining_input
 from bert import pretraining_model
@@ -192,7 +193,7 @@ def run(args, options, flag_values=None):
         return None
       result = _plain(result)
   output_eval_file = os.path.join(args.output_dir, "eval_results.txt")
-  estimator_utils.write_text_atomically(output_eval_file, pretraining_model.format_eval_results(result))
+  file_io.write_text_atomically(output_eval_file, pretraining_model.format_eval_results(result))
   logging.info("***** Eval results *****\n%s", pretraining_model.format_eval_results(result))
   return result
 

@@ -23,8 +23,9 @@
 # test; OCNLI (dev held out) on 4/5 of train.10k by premise (evaluated on the other 1/5); AFQMC (dev only) on
 # 4/5 of dev (evaluated on the other 1/5); TNEWS and IFLYTEK on FewCLUE's train_few_all (evaluated on
 # dev_few_all).
-# Reduced schedules (what fits about 30 minutes on 2 CPU cores): cpu uses max_seq_length 256 and at most 100
-# training steps for reading comprehension, 128 and at most 60 steps (1,920 examples) for classification
+# Reduced schedules (aimed at about 30 minutes on 2 CPU cores; the run time measured is in the README): cpu
+# uses max_seq_length 256 and at most 100 training steps for reading comprehension, 128 and at most 60 steps
+# (1,920 examples) for classification
 # (MAX_MRC_TRAIN_STEPS, MAX_TRAIN_STEPS), full evaluation sets; smoke trains 4 steps (reading comprehension: 1
 # epoch on slices) at max_seq_length 64/128.
 set -uo pipefail

@@ -4,7 +4,7 @@
 # the accelerator flags. Nothing here trains anything: every run is one of the project's scripts.
 #
 # Environment read here (each table script documents its own as well):
-#   SCALE        full (the published recipe, default) | cpu (reduced schedule for 2 CPU cores, <= 30 min per
+#   SCALE        full (the published recipe, default) | cpu (reduced schedule for 2 CPU cores, aiming at <= 30 min per
 #                table) | smoke (tiny slices, under a minute; used by the tests)
 #   OUTPUT_DIR   root of the run directories (default reproduce/runs); each table writes OUTPUT_DIR/<table>/
 #   RESULTS_DIR  where the collector writes the table (Markdown, JSON, PNG) (default OUTPUT_DIR/<table>/results)

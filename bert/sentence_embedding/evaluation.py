@@ -17,7 +17,7 @@ import tensorflow as tf
 from sklearn import metrics as sk_metrics
 
 from bert import classifier_outputs
-from bert import estimator_utils
+from bert import file_io
 from bert import metrics
 from bert.sentence_embedding import data
 
@@ -107,7 +107,7 @@ def write_eval_results(output_dir, results):
 
 
 def write_json(path, value):
-  estimator_utils.write_text_atomically(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+  file_io.write_text_atomically(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def write_embeddings(path, embeddings):
@@ -127,7 +127,7 @@ def write_pair_scores(path, pairs, cosines):
   for index, (pair, cosine) in enumerate(zip(pairs, cosines)):
     pair_id = pair.example_id if pair.example_id is not None else index
     lines.append("%s\t%.6f%s\n" % (pair_id, cosine, "\t%g" % pair.score if labelled else ""))
-  estimator_utils.write_text_atomically(path, "".join(lines))
+  file_io.write_text_atomically(path, "".join(lines))
 
 
 def prediction_paths(output_dir, name):
