@@ -35,35 +35,33 @@ def _row(check, setting, metric, comparison, seeds, scale, reference_key="refere
 
 def _pretraining_rows(report):
   recipe = report["recipe"]
-  setting = "%s, %d steps, the same records; held-out documents" % (
+  setting = "%s, %d steps, same records, held-out docs" % (
       os.path.basename(recipe["bert_config_file"]), recipe["num_train_steps"])
-  return [_row("run_pretraining.py vs Google's run_pretraining.py (bert-tensorflow 1.0.4)", setting, metric,
+  return [_row("run_pretraining.py vs Google's (bert-tensorflow 1.0.4)", setting, metric,
                report["comparison"]["ours_evaluator"][metric], len(report["seeds"]), 100.0, "google")
           for metric in ("masked_lm_accuracy", "next_sentence_accuracy")]
 
 
 def _finetuning_rows(report):
   rows = []
-  entries = [(task, task["comparison"], sorted({run["seed"] for run in task["runs"]})) for task in report["tasks"]]
-  by_task = {task["task"]: task for task in report["tasks"]}
-  for extra in report.get("supplementary", []):
-    entries.append((by_task[extra["task"]], extra["comparison"], sorted({run["seed"] for run in extra["runs"]})))
+  # A supplementary run of a task (more seeds, the first ones reused) replaces that task's row.
+  extra = {entry["task"]: entry for entry in report.get("supplementary", [])}
+  entries = [(task, extra.get(task["task"], task)) for task in report["tasks"]]
+  entries = [(task, source["comparison"], sorted({run["seed"] for run in source["runs"]})) for task, source in entries]
   for task, comparison, seeds in entries:
     recipe, metric = task["recipe"], task["primary_metric"]
-    setting = "%s on %s: %d training examples, %d steps, dev %d" % (
-        task["model"].split(" /")[0].split(" (")[0], task["task"], recipe["train_examples"], recipe["steps"],
-        recipe["dev_examples"])
-    rows.append(_row("run_classifier.py vs transformers + torch loop", setting, "dev " + metric,
+    setting = "%s, %s: %d examples, %d steps" % (
+        task["model"].split(" /")[0].split(" (")[0], task["task"], recipe["train_examples"], recipe["steps"])
+    rows.append(_row("run_classifier.py vs transformers + torch", setting, "dev " + metric,
                      comparison[metric], len(seeds), 100.0))
   return rows
 
 
 def _sentence_embedding_rows(report):
   recipe = report["recipe"]
-  setting = "all-MiniLM-L6-v2 on STS-B: %d pairs, %d steps, dev %d (before fine-tuning: %.2f / %.2f)" % (
-      recipe["train_pairs"], recipe["steps"], recipe["dev_pairs"], report["baseline"]["ours"],
-      report["baseline"]["reference"])
-  return [_row("run_sentence_embedding.py vs sentence-transformers' trainer", setting, "dev Spearman",
+  setting = "all-MiniLM-L6-v2, STS-B: %d pairs, %d steps (before fine-tuning: %.2f / %.2f)" % (
+      recipe["train_pairs"], recipe["steps"], report["baseline"]["ours"], report["baseline"]["reference"])
+  return [_row("run_sentence_embedding.py vs sentence-transformers", setting, "dev Spearman",
                report["comparison"], len(recipe["seeds"]), 1.0)]
 
 
@@ -104,10 +102,9 @@ def markdown(peer_dir):
         row["check"], row["setting"], row["metric"], row["seeds"], mean_sd(row["ours"]), mean_sd(row["reference"]),
         row["difference"], "–" if row["threshold"] is None else "%.2f" % row["threshold"],
         "–" if row["welch_p"] is None else "%.2f" % row["welch_p"], row["verdict"]))
-  lines += ["", "Each side trains the same initial weights on the same data with the same recipe, one run per seed; "
-            "the two agree when their means differ by at most 2 × the pooled sd of the seeds (at least one dev "
-            "example; Welch's t-test p beside it). These are CPU-scale schedules: they test that the "
-            "implementations learn alike, not the published numbers. Commands (reports in benchmarks/results/, "
-            "with every run, recipe and remaining difference): " + "; ".join(
+  lines += ["", "Both sides: the same initial weights, data and recipe, one run per seed; they agree when the means "
+            "differ by at most 2 × the pooled sd. Recipes and remaining differences: "
+            "[docs/benchmarks.md](docs/benchmarks.md#peer-checks-correctness-against-independent-implementations). "
+            "Commands: " + "; ".join(
                 "`%s` (%s)" % (command, date) for command, date in sources) + "."]
   return "\n".join(lines)

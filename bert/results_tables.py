@@ -125,9 +125,9 @@ TABLES = {
                  "mean-pooled embeddings and the gold score. `<model>-before-fine-tuning` is the model as given; "
                  "`<model>` after run_sentence_embedding.py --loss=cosine_mse."),
         has_score=False,
-        published_note=("No published row: the issues quote no number for this model and recipe. The "
-                        "independent check is benchmarks/peer_check_sentence_embedding.py, which fine-tunes the same "
-                        "model with sentence-transformers' own trainer on the same recipe.")),
+        published_note=("No published row (no issue quotes one for this model and recipe); the independent "
+                        "check is benchmarks/peer_check_sentence_embedding.py (sentence-transformers' own trainer, "
+                        "same model and recipe).")),
 }
 PRETRAIN_PUBLISHED = (
     Published("BERT-Tiny-CN (published)", {"masked_lm_accuracy": 22.74, "next_sentence_accuracy": 100.0},
@@ -295,13 +295,32 @@ def _notes(runs):
   return ["%s: %s" % (", ".join(sorted(tasks)), text) for text, tasks in sorted(notes.items())]
 
 
+def _notes_markdown(runs, brief):
+  """The notes as a list (the full table), or one sentence naming the tasks they concern (brief, the README)."""
+  if not brief:
+    notes = _notes(runs)
+    return ["", "Notes:"] + ["- " + note for note in notes] if notes else []
+  noted = sorted({run["task"] for run in runs if run["note"] and run["status"] != "missing"})
+  missing = sorted({run["task"] for run in runs if run["status"] == "missing"})
+  failed = sorted({run["task"] for run in runs if run["status"] == "failed"})
+  parts = []
+  if noted:
+    parts.append("the notes on %s (data splits, schedule caps, reruns)" % ", ".join(noted))
+  if missing:
+    parts.append("why %s %s absent (\"–\")" % (", ".join(missing), "is" if len(missing) == 1 else "are"))
+  if failed:
+    parts.append("what failed for %s" % ", ".join(failed))
+  return ["", "The full table gives " + "; ".join(parts) + "."] if parts else []
+
+
 def _seed_counts(runs):
   return sorted({len([r for r in runs if r["model"] == run["model"] and r["task"] == run["task"]]) for run in runs
                  if run["status"] != "missing"})
 
 
-def finetuning_markdown(spec, rows, runs, scale):
-  """The Markdown of a fine-tuning table (ours, then the published rows, then caption and notes)."""
+def finetuning_markdown(spec, rows, runs, scale, brief=False):
+  """The Markdown of a fine-tuning table (ours, then the published rows, then caption and notes; brief: the
+  notes in one paragraph, for the README)."""
   seeds = _seed_counts(runs)
   headers = (["Score"] if spec.has_score else []) + [c.header for c in spec.columns]
   lines = ["### %s — %s" % (spec.title, _scale_words(scale)), ""]
@@ -328,9 +347,7 @@ def finetuning_markdown(spec, rows, runs, scale):
     if means:
       lines += ["", "For comparison with our Score, the published rows' mean over the same %d columns (%s): %s." % (
           len(shown), ", ".join(shown), "; ".join(means))]
-  notes = _notes(runs)
-  if notes:
-    lines += ["", "Notes:"] + ["- " + note for note in notes]
+  lines += _notes_markdown(runs, brief)
   return "\n".join(lines) + "\n"
 
 
@@ -380,8 +397,8 @@ def _pretraining_recipe(runs, runs_dir):
   return lines
 
 
-def pretraining_markdown(runs, scale, recipe=()):
-  """The Markdown of the pretraining table."""
+def pretraining_markdown(runs, scale, recipe=(), brief=False):
+  """The Markdown of the pretraining table (brief: the notes in one paragraph, for the README)."""
   lines = ["### Small-model pretraining — %s" % _scale_words(scale), "",
            "| Model | steps | masked-LM accuracy | masked-LM loss | next-sentence accuracy | run time (training + evaluations) |",
            "|---|---|---|---|---|---|"]
@@ -400,9 +417,7 @@ def pretraining_markdown(runs, scale, recipe=()):
             "Published rows: " + PRETRAIN_PUBLISHED[0].source + "."]
   if recipe:
     lines += ["", "These runs: " + " ".join(recipe)]
-  notes = _notes(runs)
-  if notes:
-    lines += ["", "Notes:"] + ["- " + note for note in notes]
+  lines += _notes_markdown(runs, brief)
   return "\n".join(lines) + "\n"
 
 
@@ -506,7 +521,9 @@ def collect(table, runs_dir, output_dir, scale):
   generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
   if table == "pretrain_small":
     runs = read_pretraining_runs(runs_dir)
-    markdown = pretraining_markdown(runs, scale, _pretraining_recipe(runs, runs_dir))
+    recipe = _pretraining_recipe(runs, runs_dir)
+    markdown = pretraining_markdown(runs, scale, recipe)
+    brief = pretraining_markdown(runs, scale, recipe, brief=True)
     document = {"rows": [{"model": run["model"], "status": run["status"], "final": run["metrics"],
                           "history": run["history"]} for run in runs],
                 "published": [dataclasses.asdict(p) for p in PRETRAIN_PUBLISHED]}
@@ -518,13 +535,14 @@ def collect(table, runs_dir, output_dir, scale):
     runs = read_finetuning_runs(runs_dir)
     rows = build_rows(spec, runs)
     markdown = finetuning_markdown(spec, rows, runs, scale)
+    brief = finetuning_markdown(spec, rows, runs, scale, brief=True)
     document = {"rows": rows, "columns": [dataclasses.asdict(c) for c in spec.columns], "caption": spec.caption,
                 "published": [dataclasses.asdict(p) for p in spec.published]}
     if any(cell.get("n", 0) > 1 for row in rows for cell in row["cells"].values()):
       paths["spread"] = os.path.join(output_dir, table + "_spread.png")
       plot_spread(spec, rows, paths["spread"])
   document.update(table=table, scale=scale, generated=generated, collected_on=_machine(),
-                  runs=[_run_record(run) for run in runs])
+                  readme_markdown=brief, runs=[_run_record(run) for run in runs])
   file_io.write_text_atomically(paths["markdown"], markdown)
   file_io.write_json_atomically(paths["json"], document)
   return paths
@@ -555,17 +573,17 @@ def readme_block(results_dir, link_prefix, peer_checks_dir=None):
     if not os.path.isfile(json_path):
       continue
     document = file_io.read_json(json_path)
-    with open(os.path.join(results_dir, table + ".md"), encoding="utf-8") as handle:
-      markdown = handle.read().strip()
+    markdown = document["readme_markdown"].strip()
     finished = [run for run in document["runs"] if run.get("seconds") is not None]
     machines = sorted({run["machine"] for run in finished if run.get("machine")})
     commits = sorted({run["git_commit"][:7] for run in finished if run.get("git_commit")})
     seconds = sum(run["seconds"] for run in finished)
     parts += ["", markdown, "",
-              "Command: `SCALE=%s %s` (all tables: `bash reproduce/cpu.sh`). Collected %s from %d runs, %s of "
-              "run time in all, at commit %s, on %s." % (
+              "Command: `SCALE=%s %s`. Collected %s from %d runs, %s of run time in all, at commit %s, on %s. "
+              "Full table: [%s.md](%s/%s.md)." % (
                   document["scale"], _COMMANDS[table], document["generated"][:10], len(document["runs"]),
-                  _duration(seconds), ", ".join(commits) or "?", "; ".join(machines) or "?")]
+                  _duration(seconds), ", ".join(commits) or "?", "; ".join(machines) or "?", table, link_prefix,
+                  table)]
     for suffix in ("_curves.png", "_spread.png"):
       if os.path.isfile(os.path.join(results_dir, table + suffix)):
         parts += ["", "![%s](%s/%s%s)" % (table + suffix[:-4].replace("_", " "), link_prefix, table, suffix)]

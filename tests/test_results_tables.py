@@ -1,5 +1,6 @@
 """bert/results_tables.py on fabricated run directories: cells, Score, missing and failed runs, JSON."""
 import json
+import pathlib
 import statistics
 
 import pytest
@@ -83,3 +84,19 @@ def test_readme_block_names_command_date_commit_and_machine(tmp_path):
   block = results_tables.readme_block(str(tmp_path / "results"), "reproduce/results")
   assert "Command: `SCALE=cpu bash reproduce/glue.sh`" in block
   assert "| m | 60.00 |" in block
+
+
+def test_readme_brief_names_the_notes_the_full_table_gives(tmp_path):
+  _make_run(tmp_path / "runs", "m", "rte", 1, metrics={"eval_accuracy": 0.6}, note="at most 150 training steps")
+  _make_run(tmp_path / "runs", "m", "qqp", 1, status="missing", reason="no QQP folder in GLUE_DIR")
+  _make_run(tmp_path / "runs", "m", "wnli", 1, status="missing", reason="no WNLI folder in GLUE_DIR")
+  paths = results_tables.collect("glue", str(tmp_path / "runs"), str(tmp_path / "results"), "cpu")
+  full = pathlib.Path(paths["markdown"]).read_text(encoding="utf-8")
+  assert "- rte: at most 150 training steps" in full and "- qqp (missing): no QQP folder in GLUE_DIR" in full
+  brief = json.loads(pathlib.Path(paths["json"]).read_text(encoding="utf-8"))["readme_markdown"]
+  assert "at most 150 training steps" not in brief and "QQP folder" not in brief
+  assert ("The full table gives the notes on rte (data splits, schedule caps, reruns); why qqp, wnli are absent "
+          '("–").') in brief
+  assert brief.split("\n\n")[:2] == full.split("\n\n")[:2]  # the same heading and table
+  block = results_tables.readme_block(str(tmp_path / "results"), "reproduce/results")
+  assert "Full table: [glue.md](reproduce/results/glue.md)." in block
