@@ -53,13 +53,7 @@ create_model = classifier_model.create_model
 
 ## Google's flags: the shared ones from bert/common_flags.py (required ones are checked in main, so the error
 ## is one line), then this script's own.
-common_flags.define_model_flags()
-common_flags.define_tokenizer_flags()
-common_flags.define_max_seq_length_flag(128)
-common_flags.define_run_flags(("train", "eval", "predict"))
-common_flags.define_training_flags()
-common_flags.define_tpu_flags()
-common_flags.define_accelerator_flags()
+common_flags.define_finetuning_flags(("train", "eval", "predict"), max_seq_length=128)
 flags.DEFINE_string("data_dir", None,
                     "Directory with the task's data files (train, dev and test, named as the task expects; "
                     "--train_file/--dev_file/--test_file override the names).")

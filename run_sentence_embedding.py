@@ -30,13 +30,7 @@ from bert.sentence_embedding import run as sentence_run
 FLAGS = flags.FLAGS
 
 ## Google's flags, from bert/common_flags.py.
-common_flags.define_model_flags()
-common_flags.define_tokenizer_flags()
-common_flags.define_max_seq_length_flag(128)
-common_flags.define_run_flags(("train", "eval", "predict"))
-common_flags.define_training_flags()
-common_flags.define_tpu_flags()
-common_flags.define_accelerator_flags()
+common_flags.define_finetuning_flags(("train", "eval", "predict"), max_seq_length=128)
 flags.DEFINE_string("data_dir", None, "Directory with the task's data files (--train_file etc. override names).")
 flags.DEFINE_string("task_name", None, "Sentence-pair task: %s." % ", ".join(data.pair_task_names()))
 # `--help` lists the shared flags with the script's own.

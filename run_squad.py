@@ -35,13 +35,7 @@ FLAGS = flags.FLAGS
 
 ## Google's flags: the shared ones from bert/common_flags.py (required ones are checked in main), then this
 ## script's own.
-common_flags.define_model_flags()
-common_flags.define_tokenizer_flags()
-common_flags.define_max_seq_length_flag(384)
-common_flags.define_run_flags(("train", "predict"))
-common_flags.define_training_flags()
-common_flags.define_tpu_flags()
-common_flags.define_accelerator_flags()
+common_flags.define_finetuning_flags(("train", "predict"), max_seq_length=384)
 flags.DEFINE_string("train_file", None,
                     "SQuAD-format JSON to train on with --do_train (e.g. SQuAD's train-v1.1.json, CMRC 2018's "
                     "train set).")

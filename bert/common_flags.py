@@ -12,6 +12,7 @@ flags in main with `require_flags`, which gives a one-line error.
 - `define_tpu_flags()`: Google BERT's TPU and run-loop flags.
 - `define_accelerator_flags()`: this project's additions (several GPUs, mixed precision, XLA, LAMB, gradient
   accumulation, logging, checkpoint retention).
+- `define_finetuning_flags(modes, max_seq_length)`: all of the above, as the fine-tuning scripts take them.
 Names, types and defaults of Google's flags are exactly those of Google's scripts (see FLAGS.md).
 `run_options_from_flags(FLAGS)` turns whichever run flags a script defined into a `RunOptions`, which is what
 library code (`bert.estimator_utils`) takes; library code never reads FLAGS itself.
@@ -270,3 +271,20 @@ def require_flags(flag_values, names):
   for name in names:
     if flag_values[name].value is None:
       raise UsageError("--%s is required" % name)
+
+
+def define_finetuning_flags(modes, max_seq_length, flag_values=flags.FLAGS):
+  """Defines the shared flags of a fine-tuning script (run_classifier, run_squad, run_sentence_embedding).
+
+  Args:
+    modes: the script's do_<mode> flags, e.g. ("train", "eval", "predict").
+    max_seq_length: Google's default for the script (128, or 384 for run_squad.py).
+    flag_values: the FlagValues to define them in (absl's global FLAGS by default).
+  """
+  define_model_flags(flag_values)
+  define_tokenizer_flags(flag_values)
+  define_max_seq_length_flag(max_seq_length, flag_values)
+  define_run_flags(modes, flag_values)
+  define_training_flags(flag_values)
+  define_tpu_flags(flag_values)
+  define_accelerator_flags(flag_values)

@@ -5,24 +5,17 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, ZH_VOCAB, shared_path
+from conftest import GOOGLE_FINETUNING_FLAGS, ROOT, ZH_VOCAB, run_main_per_argv, script_env, shared_path
 
 TINY_CONFIG = {"attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
                "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 64,
                "max_position_embeddings": 64, "num_attention_heads": 2, "num_hidden_layers": 2,
                "type_vocab_size": 2, "vocab_size": 21128}
 SEQ = 64
-
-
-def _env():
-  env = dict(os.environ)
-  env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""})
-  return env
 
 
 def _slice(source, target, rows):
@@ -50,7 +43,7 @@ def trained_run(tmp_path_factory):
              "--do_train", "--do_eval", "--do_predict", "--max_seq_length=%d" % SEQ, "--train_batch_size=16",
              "--num_train_steps=8", "--learning_rate=1e-3", "--eval_batch_size=16", "--predict_batch_size=16",
              "--log_every_n_steps=4", "--tf_random_seed=7", "--export_dir=%s" % export_dir]
-  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  result = subprocess.run(command, capture_output=True, text=True, env=script_env(), timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   return {"data": data, "output_dir": output_dir, "export_dir": export_dir, "stderr": result.stderr}
 
@@ -84,7 +77,7 @@ def test_rerun_with_another_config_is_refused_before_any_step(trained_run, tmp_p
              "--data_dir=%s" % trained_run["data"], "--vocab_file=%s" % ZH_VOCAB, "--bert_config_file=%s" % wider,
              "--output_dir=%s" % out, "--do_train", "--do_eval", "--max_seq_length=%d" % SEQ,
              "--train_batch_size=16", "--num_train_steps=16"]
-  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  result = subprocess.run(command, capture_output=True, text=True, env=script_env(), timeout=300)
   assert result.returncode == 1
   assert result.stderr.strip().splitlines()[-1] == (
       "error: --output_dir %s holds checkpoints (model.ckpt-8) of another model config: intermediate_size 64 "
@@ -113,33 +106,6 @@ def test_saved_model_probabilities_equal_estimator_predict(trained_run):
   served = signature(**inputs)["probabilities"].numpy()
   predicted = np.loadtxt(trained_run["output_dir"] / "test_results.tsv", delimiter="\t")
   np.testing.assert_allclose(served, predicted, atol=1e-6)
-
-
-BAD_INPUT_DRIVER = textwrap.dedent("""
-    import json, sys
-    from absl import flags
-    import run_classifier
-    results = []
-    for argv in json.loads(sys.argv[1]):
-      flags.FLAGS.unparse_flags()
-      flags.FLAGS(["run_classifier.py"] + argv)
-      try:
-        run_classifier.main([])
-        results.append(None)
-      except SystemExit as error:
-        results.append(str(error.code))
-    defaults = {name: flags.FLAGS[name].default for name in flags.FLAGS}
-    print(json.dumps({"errors": results, "defaults": defaults}))
-""")
-
-# Google's run_classifier.py flags and defaults (../shared/FLAGS.md): all kept, same defaults.
-GOOGLE_FLAGS = {
-    "data_dir": None, "bert_config_file": None, "task_name": None, "vocab_file": None, "output_dir": None,
-    "init_checkpoint": None, "do_lower_case": True, "max_seq_length": 128, "do_train": False, "do_eval": False,
-    "do_predict": False, "train_batch_size": 32, "eval_batch_size": 8, "predict_batch_size": 8,
-    "learning_rate": 5e-05, "num_train_epochs": 3.0, "warmup_proportion": 0.1, "save_checkpoints_steps": 1000,
-    "iterations_per_loop": 1000, "use_tpu": False, "tpu_name": None, "tpu_zone": None, "gcp_project": None,
-    "master": None, "num_tpu_cores": 8}
 
 
 def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
@@ -171,12 +137,9 @@ def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
   ]
   argvs = [case + common[:-2] + (common[-2:] if "--max_seq_length=128" not in case else common[-1:])
            for case in cases]
-  result = subprocess.run([sys.executable, "-c", BAD_INPUT_DRIVER, json.dumps(argvs)], capture_output=True,
-                          text=True, env=_env(), cwd=str(ROOT), timeout=120)
-  assert result.returncode == 0, result.stderr[-3000:]
-  report = json.loads(result.stdout.strip().splitlines()[-1])
+  report = run_main_per_argv("run_classifier", argvs)
   messages = report["errors"]
-  assert {name: report["defaults"][name] for name in GOOGLE_FLAGS} == GOOGLE_FLAGS
+  assert {name: report["defaults"][name] for name in GOOGLE_FINETUNING_FLAGS} == GOOGLE_FINETUNING_FLAGS
   for shared in ("num_gpus", "precision", "use_xla", "optimizer", "gradient_accumulation_steps"):
     assert shared in report["defaults"]
   assert all(message and message.startswith("error: ") and "\n" not in message for message in messages), messages
@@ -307,7 +270,7 @@ def test_stsb_regression_end_to_end_on_two_replicas_writes_glue_submission(tmp_p
              "--do_train", "--do_eval", "--do_predict", "--max_seq_length=32", "--train_batch_size=16",
              "--num_train_steps=4", "--eval_batch_size=128", "--predict_batch_size=128",
              "--save_checkpoints_steps=100", "--num_gpus=2", "--log_every_n_steps=2"]
-  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+  result = subprocess.run(command, capture_output=True, text=True, env=script_env(), timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert re.search(r"step 4/4 loss [0-9.]+ examples/s [0-9.]+", result.stderr)
   results = json.loads((output_dir / "eval_results.json").read_text())

@@ -11,14 +11,13 @@ import random
 import re
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 from sklearn import metrics as sk_metrics
 
-from conftest import EN_VOCAB, ROOT, ZH_VOCAB, shared_path
+from conftest import EN_VOCAB, GOOGLE_FINETUNING_FLAGS, ROOT, ZH_VOCAB, run_main_per_argv, script_env, shared_path
 
 TINY = {"attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 32,
         "initializer_range": 0.02, "intermediate_size": 64, "max_position_embeddings": 64, "num_attention_heads": 2,
@@ -27,12 +26,6 @@ SEQ = 24
 SUBJECTS = ["a man", "a woman", "the dog", "a cat", "the child"]
 VERBS = ["is playing", "is eating", "is running", "is reading"]
 OBJECTS = ["a guitar", "an apple", "in the park", "a book"]
-
-
-def _env():
-  env = dict(os.environ)
-  env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""})
-  return env
 
 
 def _config(path, vocab_size):
@@ -77,7 +70,7 @@ def write_afqmc(directory, seed=0):
 
 def _run(args):
   command = [sys.executable, str(ROOT / "run_sentence_embedding.py")] + args
-  result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=900)
+  result = subprocess.run(command, capture_output=True, text=True, env=script_env(), timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   return result.stderr
 
@@ -388,33 +381,6 @@ def test_shared_pair_sets_through_the_task_readers():
   assert len(pairs) == 3000 - 6 and stats.dropped_no_gold_label == 6  # rows labelled "-" have no gold label
 
 
-BAD_INPUT_DRIVER = textwrap.dedent("""
-    import json, sys
-    from absl import flags
-    import run_sentence_embedding
-    results = []
-    for argv in json.loads(sys.argv[1]):
-      flags.FLAGS.unparse_flags()
-      flags.FLAGS(["run_sentence_embedding.py"] + argv)
-      try:
-        run_sentence_embedding.main([])
-        results.append(None)
-      except SystemExit as error:
-        results.append(str(error.code))
-    defaults = {name: flags.FLAGS[name].default for name in flags.FLAGS}
-    print(json.dumps({"errors": results, "defaults": defaults}))
-""")
-
-# Google's names and defaults of the flags this script shares with run_classifier.py.
-GOOGLE_FLAGS = {
-    "data_dir": None, "bert_config_file": None, "task_name": None, "vocab_file": None, "output_dir": None,
-    "init_checkpoint": None, "do_lower_case": True, "max_seq_length": 128, "do_train": False, "do_eval": False,
-    "do_predict": False, "train_batch_size": 32, "eval_batch_size": 8, "predict_batch_size": 8,
-    "learning_rate": 5e-05, "num_train_epochs": 3.0, "warmup_proportion": 0.1, "save_checkpoints_steps": 1000,
-    "iterations_per_loop": 1000, "use_tpu": False, "tpu_name": None, "tpu_zone": None, "gcp_project": None,
-    "master": None, "num_tpu_cores": 8}
-
-
 def test_bad_input_gives_one_line_errors_naming_file_line_or_flag(tmp_path):
   config = _config(tmp_path / "bert_config.json", 30522)
   header = "index\tsentence1\tsentence2\tscore\n"
@@ -444,12 +410,9 @@ def test_bad_input_gives_one_line_errors_naming_file_line_or_flag(tmp_path):
            case("stsb", "header_only"), case("afqmc", "json_side"), case("afqmc", "no_positive", "--loss=mnrl"),
            case("chnsenticorp", "good"), case("stsb", "good", "--do_eval"),
            case("afqmc", "no_positive", "--score_max=5"), case("stsb", "good")[1:]]
-  result = subprocess.run([sys.executable, "-c", BAD_INPUT_DRIVER, json.dumps(argvs)], capture_output=True,
-                          text=True, env=_env(), cwd=str(ROOT), timeout=120)
-  assert result.returncode == 0, result.stderr[-3000:]
-  report = json.loads(result.stdout.strip().splitlines()[-1])
+  report = run_main_per_argv("run_sentence_embedding", argvs)
   messages = report["errors"]
-  assert {name: report["defaults"][name] for name in GOOGLE_FLAGS} == GOOGLE_FLAGS
+  assert {name: report["defaults"][name] for name in GOOGLE_FINETUNING_FLAGS} == GOOGLE_FINETUNING_FLAGS
   assert report["defaults"]["mnrl_scale"] == 20.0 and report["defaults"]["pooling"] == "mean"
   assert all(m and m.startswith("error: ") and "\n" not in m for m in messages), messages
   assert "missing_side/train.tsv:3: the pair has no second sentence" in messages[0]
