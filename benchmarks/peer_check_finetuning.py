@@ -51,6 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import tokenization  # noqa: E402  pylint: disable=wrong-import-position
+from bert import file_io  # noqa: E402  pylint: disable=wrong-import-position
 from bert import tasks  # noqa: E402  pylint: disable=wrong-import-position
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import peer_check  # noqa: E402  pylint: disable=wrong-import-position
@@ -100,13 +101,12 @@ def write_subset(recipe, out_dir, train_examples, max_dev_examples=None):
   os.makedirs(out_dir, exist_ok=True)
   header, lines = read_lines(os.path.join(recipe["data_dir"], recipe["train_file"]))
   chosen = sorted(random.Random(SUBSET_SEED).sample(range(len(lines)), min(train_examples, len(lines))))
-  with open(os.path.join(out_dir, "train.tsv"), "w", encoding="utf-8") as handle:
-    handle.write("\n".join([header] + [lines[i] for i in chosen]) + "\n")
+  file_io.write_text_atomically(os.path.join(out_dir, "train.tsv"),
+                                "\n".join([header] + [lines[i] for i in chosen]) + "\n")
   dev_header, dev_lines = read_lines(os.path.join(recipe["data_dir"], recipe["dev_file"]))
   if max_dev_examples:
     dev_lines = dev_lines[:max_dev_examples]
-  with open(os.path.join(out_dir, "dev.tsv"), "w", encoding="utf-8") as handle:
-    handle.write("\n".join([dev_header] + dev_lines) + "\n")
+  file_io.write_text_atomically(os.path.join(out_dir, "dev.tsv"), "\n".join([dev_header] + dev_lines) + "\n")
   return len(lines)
 
 
@@ -459,8 +459,7 @@ def main():
                                             label_list, seed)
           log("%s %s seed %d: %s (%.0f s)" % (task, implementation, seed, json.dumps(scores), seconds))
           run = {"implementation": implementation, "seed": seed, "scores": scores, "seconds": round(seconds, 1)}
-          with open(run_file, "w", encoding="utf-8") as handle:
-            json.dump({"recipe": recipe_key, "run": run}, handle)
+          file_io.write_json_atomically(run_file, {"recipe": recipe_key, "run": run})
           runs.append(run)
 
       metric = recipe["metrics"][0]
@@ -546,9 +545,7 @@ def main():
   print("- total %.0f s, load average %s -> %s" % (report["seconds"], load_start, report["load_average"]["end"]))
 
   os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-  with open(args.output + ".tmp", "w", encoding="utf-8") as handle:
-    json.dump(report, handle, indent=2, ensure_ascii=False)
-  os.replace(args.output + ".tmp", args.output)
+  file_io.write_json_atomically(args.output, report)
   print("wrote %s" % args.output)
 
 
