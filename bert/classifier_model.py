@@ -5,15 +5,10 @@ Variables: the encoder under `bert/...`, the head as `output_weights` [num_label
 load here and vice versa. Regression tasks (STS-B) use the same variables with num_labels = 1 and a mean
 squared error loss.
 """
-import collections
-
 import tensorflow as tf
 
-from bert import estimator_utils
+from bert import model_fn as model_fn_lib
 from bert import modeling
-
-_COMPUTE_TYPES = {"fp32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}
-
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, labels, num_labels,
                  use_one_hot_embeddings, is_regression=False, compute_type=tf.float32):
@@ -72,7 +67,8 @@ def output_key(is_regression):
 
 def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps,
                      run_options, use_one_hot_embeddings=False, is_regression=False, output_dir=None):
-  """Returns the TPUEstimator model_fn (train, eval and predict; predict also serves the SavedModel).
+  """Returns the TPUEstimator model_fn (train, eval and predict; predict also serves the SavedModel), bert.model_fn's
+  skeleton around the classification forward pass.
 
   Args:
     bert_config: modeling.BertConfig.
@@ -87,37 +83,18 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate, nu
   Returns:
     model_fn(features, labels, mode, params).
   """
-  compute_type = _COMPUTE_TYPES[run_options.precision]
-
-  def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+  def forward(features, mode, encoder):
     input_ids = features["input_ids"]
-    input_mask = features["input_mask"]
-    segment_ids = features["segment_ids"]
     label_ids = features.get("label_ids")
     if "is_real_example" in features:
       is_real_example = tf.cast(features["is_real_example"], tf.float32)
     else:
       is_real_example = tf.ones(tf.shape(input_ids)[:1], dtype=tf.float32)
-    is_training = mode == tf.estimator.ModeKeys.TRAIN
-
     total_loss, per_example_loss, logits, outputs = create_model(
-        bert_config, is_training, input_ids, input_mask, segment_ids, label_ids, num_labels,
-        use_one_hot_embeddings, is_regression=is_regression, compute_type=compute_type)
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, run_options.use_tpu)
-
+        bert_config, encoder.is_training, input_ids, features["input_mask"], features["segment_ids"], label_ids,
+        num_labels, encoder.use_one_hot_embeddings, is_regression=is_regression, compute_type=encoder.compute_type)
     if mode == tf.estimator.ModeKeys.TRAIN:
-      train_op = estimator_utils.build_train_op(total_loss, run_options, learning_rate, num_train_steps,
-                                                num_warmup_steps)
-      host_call = None
-      if output_dir:
-        with tf.control_dependencies([train_op]):
-          step = tf.identity(tf.compat.v1.train.get_global_step())
-        host_call = estimator_utils.training_host_call(
-            output_dir, step, collections.OrderedDict([("loss", total_loss)]),
-            examples_per_step=_examples_per_step(params, run_options, input_ids),
-            log_every_n_steps=run_options.log_every_n_steps, num_train_steps=num_train_steps)
-      return tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op,
-                                                         host_call=host_call, scaffold_fn=scaffold_fn)
+      return model_fn_lib.StageOutputs(loss=total_loss)
 
     if mode == tf.estimator.ModeKeys.EVAL:
       def metric_fn(per_example_loss, label_ids, logits, is_real_example):
@@ -127,30 +104,18 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate, nu
           metrics["eval_accuracy"] = tf.compat.v1.metrics.accuracy(labels=label_ids, predictions=predictions,
                                                                    weights=is_real_example)
         return metrics
-      return tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
-          mode=mode, loss=total_loss, scaffold_fn=scaffold_fn,
-          eval_metrics=(metric_fn, [per_example_loss, label_ids, logits, is_real_example]))
+      return model_fn_lib.StageOutputs(
+          loss=total_loss, eval_metrics=(metric_fn, [per_example_loss, label_ids, logits, is_real_example]))
 
     predictions = {output_key(is_regression): outputs}
     if per_example_loss is not None:
       # Batch prediction over a labelled file (--do_eval) also returns the loss and the padding marker.
       predictions["per_example_loss"] = per_example_loss
       predictions["is_real_example"] = tf.cast(is_real_example, tf.int32)
-    return tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
+    return model_fn_lib.StageOutputs(predictions=predictions)
 
-  return model_fn
-
-
-def _examples_per_step(params, run_options, input_ids):
-  """Global examples per training step, for the progress line's examples/s.
-
-  On TPU params["batch_size"] is per core; on one CPU/GPU it is the global batch; under tf.distribute
-  (--num_gpus, TF_CONFIG) TPUEstimator gives the per-replica model_fn no batch size, so the replica's batch is
-  multiplied by the number of replicas.
-  """
-  if params and "batch_size" in params:
-    return params["batch_size"] * (run_options.num_tpu_cores if run_options.use_tpu else 1)
-  return modeling.get_shape_list(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
+  return model_fn_lib.build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps,
+                                     run_options, output_dir, use_one_hot_embeddings, stage="classification")
 
 
 def serving_input_receiver_fn_builder(max_seq_length):

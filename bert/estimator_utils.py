@@ -266,10 +266,10 @@ def _plan_checkpoint_init(variables, checkpoint):
   from bert import modeling
   name_map, _ = modeling.get_assignment_map_from_checkpoint(variables, checkpoint)
   checkpoint_shapes = dict(tf.train.list_variables(checkpoint))
-  by_name = {_variable_name(v): v for v in variables}
+  by_name = {modeling.variable_name(v): v for v in variables}
   assignment_map, extensions, mismatched = {}, [], []
   for checkpoint_name, variable_name in name_map.items():
-    variable = by_name[_variable_name(variable_name)]
+    variable = by_name[modeling.variable_name(variable_name)]
     model_shape = variable.shape.as_list()
     ckpt_shape = list(checkpoint_shapes[checkpoint_name])
     if ckpt_shape == model_shape:
@@ -290,12 +290,6 @@ def _plan_checkpoint_init(variables, checkpoint):
     raise UsageError("--init_checkpoint %s does not fit the model config (--bert_config_file): %d variable(s) "
                      "differ in shape: %s%s" % (checkpoint, len(mismatched), "; ".join(shown), more))
   return assignment_map, extensions
-
-
-def _variable_name(variable_or_name):
-  """'bert/x:0' or a variable -> 'bert/x'."""
-  name = variable_or_name if isinstance(variable_or_name, str) else variable_or_name.name
-  return name.split(":")[0]
 
 
 def _components(variable):
@@ -485,6 +479,29 @@ def _local_variable(name, initial_value):
   """A non-checkpointed variable (re-initialised each session), for the logger's timing state."""
   return tf.compat.v1.Variable(initial_value, name=name, trainable=False,
                                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+
+
+def examples_per_step(params, options, input_ids):
+  """Examples one global step consumes, for the progress line's examples/s (the one definition).
+
+  On TPU params["batch_size"] is the per-core batch; on one CPU/GPU it is the global batch; under
+  tf.distribute (--num_gpus, TF_CONFIG) TPUEstimator gives the per-replica model_fn no batch size, so the
+  replica's own batch is multiplied by the number of replicas. With gradient accumulation one global step
+  consumes several micro-batches.
+
+  Args:
+    params: the model_fn's params.
+    options: RunOptions.
+    input_ids: a [batch, ...] input tensor of the replica (its first dimension is the replica's batch).
+
+  Returns:
+    A Python int, or (under tf.distribute) a scalar tensor.
+  """
+  if params and "batch_size" in params:
+    batch = params["batch_size"] * (options.num_tpu_cores if options.use_tpu else 1)
+  else:
+    batch = tf.shape(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
+  return batch * options.gradient_accumulation_steps
 
 
 def training_host_call(output_dir, global_step, scalars, examples_per_step, log_every_n_steps,

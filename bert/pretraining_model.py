@@ -8,13 +8,10 @@ log-probabilities), e.g. for inspecting a checkpoint.
 """
 import tensorflow as tf
 
-from bert import estimator_utils
+from bert import model_fn as model_fn_lib
 from bert import modeling
-from bert import optimization
 
 tf1 = tf.compat.v1
-
-COMPUTE_TYPES = {"fp32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}
 
 
 def masked_lm_accuracy(log_probs, label_ids, label_weights):
@@ -58,7 +55,7 @@ def metric_fn(masked_lm_example_loss, masked_lm_log_probs, masked_lm_ids, masked
 
 def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps, options,
                      output_dir, no_nsp=False, use_one_hot_embeddings=None):
-  """Returns the TPUEstimator model_fn for pretraining.
+  """Returns the TPUEstimator model_fn for pretraining (bert.model_fn's skeleton around `forward`).
 
   Args:
     bert_config: BertConfig.
@@ -75,59 +72,33 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
   Returns:
     model_fn(features, labels, mode, params).
   """
-  if use_one_hot_embeddings is None:
-    use_one_hot_embeddings = options.use_tpu
 
-  def model_fn(features, labels, mode, params):
-    del labels
-    is_training = mode == tf.estimator.ModeKeys.TRAIN
-    with estimator_utils.xla_scope(options):
-      model = modeling.BertModel(
-          config=bert_config,
-          is_training=is_training,
-          input_ids=features["input_ids"],
-          input_mask=features["input_mask"],
-          token_type_ids=features["segment_ids"],
-          use_one_hot_embeddings=use_one_hot_embeddings,
-          compute_type=COMPUTE_TYPES[options.precision])
-      (masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs) = modeling.get_masked_lm_output(
-          bert_config, model.get_sequence_output(), model.get_embedding_table(), features["masked_lm_positions"],
-          features["masked_lm_ids"], features["masked_lm_weights"])
-      total_loss = masked_lm_loss
-      next_sentence = None
-      if not no_nsp:
-        next_sentence = modeling.get_next_sentence_output(bert_config, model.get_pooled_output(),
-                                                          features["next_sentence_labels"])
-        total_loss += next_sentence[0]
-
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, options.use_tpu)
+  def forward(features, mode, encoder):
+    model = modeling.BertModel(
+        config=bert_config,
+        is_training=encoder.is_training,
+        input_ids=features["input_ids"],
+        input_mask=features["input_mask"],
+        token_type_ids=features["segment_ids"],
+        use_one_hot_embeddings=encoder.use_one_hot_embeddings,
+        compute_type=encoder.compute_type)
+    (masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs) = modeling.get_masked_lm_output(
+        bert_config, model.get_sequence_output(), model.get_embedding_table(), features["masked_lm_positions"],
+        features["masked_lm_ids"], features["masked_lm_weights"])
+    total_loss = masked_lm_loss
+    next_sentence = None
+    if not no_nsp:
+      next_sentence = modeling.get_next_sentence_output(bert_config, model.get_pooled_output(),
+                                                        features["next_sentence_labels"])
+      total_loss += next_sentence[0]
 
     if mode == tf.estimator.ModeKeys.TRAIN:
-      train_op = estimator_utils.build_train_op(total_loss, options, learning_rate, num_train_steps,
-                                                num_warmup_steps)
-      with tf.control_dependencies([train_op]):
-        step = tf.identity(tf1.train.get_global_step())
-      scalars = {"loss": total_loss, "masked_lm_loss": masked_lm_loss,
+      scalars = {"masked_lm_loss": masked_lm_loss,
                  "masked_lm_accuracy": masked_lm_accuracy(masked_lm_log_probs, features["masked_lm_ids"],
                                                           features["masked_lm_weights"])}
       if next_sentence is not None:
         scalars["next_sentence_loss"] = next_sentence[0]
-      # The rate the update just applied used: the schedule at the step before the increment.
-      scalars["learning_rate"] = optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
-                                                                     num_warmup_steps)
-      if "batch_size" in params:
-        examples_per_step = params["batch_size"] * _num_shards(options)
-      else:
-        # Under tf.distribute (--num_gpus, TF_CONFIG) TPUEstimator passes no batch size to the per-replica
-        # model_fn: each replica reads its own batch.
-        examples_per_step = (modeling.get_shape_list(features["input_ids"])[0] *
-                             tf.distribute.get_strategy().num_replicas_in_sync)
-      # With gradient accumulation one global step consumes several micro-batches.
-      examples_per_step *= options.gradient_accumulation_steps
-      host_call = estimator_utils.training_host_call(output_dir, step, scalars, examples_per_step,
-                                                     options.log_every_n_steps, num_train_steps)
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op,
-                                                host_call=host_call, scaffold_fn=scaffold_fn)
+      return model_fn_lib.StageOutputs(loss=total_loss, scalars=scalars)
 
     if mode == tf.estimator.ModeKeys.EVAL:
       metric_tensors = {"masked_lm_example_loss": masked_lm_example_loss,
@@ -137,8 +108,7 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
         metric_tensors.update(next_sentence_example_loss=next_sentence[1],
                               next_sentence_log_probs=next_sentence[2],
                               next_sentence_labels=features["next_sentence_labels"])
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss,
-                                                eval_metrics=(metric_fn, metric_tensors), scaffold_fn=scaffold_fn)
+      return model_fn_lib.StageOutputs(loss=total_loss, eval_metrics=(metric_fn, metric_tensors))
 
     max_predictions = modeling.get_shape_list(features["masked_lm_positions"])[1]
     log_probs = tf.reshape(masked_lm_log_probs, [-1, max_predictions, bert_config.vocab_size])
@@ -146,14 +116,10 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
                    "masked_lm_predictions": tf.argmax(log_probs, axis=-1, output_type=tf.int32)}
     if next_sentence is not None:
       predictions["next_sentence_log_probs"] = next_sentence[2]
-    return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
+    return model_fn_lib.StageOutputs(predictions=predictions)
 
-  return model_fn
-
-
-def _num_shards(options):
-  """On TPU params['batch_size'] is per core; elsewhere it is the global batch."""
-  return options.num_tpu_cores if options.use_tpu else 1
+  return model_fn_lib.build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps,
+                                     options, output_dir, use_one_hot_embeddings, stage="pretraining")
 
 
 def format_eval_results(result):

@@ -11,13 +11,12 @@ import collections
 
 import tensorflow as tf
 
-from bert import estimator_utils
+from bert import file_io
+from bert import model_fn as model_fn_lib
 from bert import modeling
 from bert import tfrecord_input
 
 tf1 = tf.compat.v1
-
-COMPUTE_TYPES = {"fp32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}
 
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, use_one_hot_embeddings,
@@ -73,33 +72,18 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
     options: estimator_utils.RunOptions (TPU, precision, optimizer, accumulation, logging).
     output_dir: where training progress summaries go (None: no progress logging).
   """
-  compute_type = COMPUTE_TYPES[options.precision]
-
-  def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
-    is_training = mode == tf.estimator.ModeKeys.TRAIN
+  def forward(features, mode, encoder):
     start_logits, end_logits = create_model(
-        bert_config, is_training, features["input_ids"], features["input_mask"], features["segment_ids"],
-        use_one_hot_embeddings=options.use_tpu, compute_type=compute_type)
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, options.use_tpu)
-    if is_training:
-      loss = span_loss(start_logits, end_logits, features["start_positions"], features["end_positions"])
-      train_op = estimator_utils.build_train_op(loss, options, learning_rate, num_train_steps, num_warmup_steps)
-      host_call = None
-      if output_dir:
-        with tf.control_dependencies([train_op]):
-          step = tf.identity(tf1.train.get_global_step())
-        host_call = estimator_utils.training_host_call(
-            output_dir, step, collections.OrderedDict([("loss", loss)]), params["batch_size"],
-            options.log_every_n_steps, num_train_steps)
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=loss, train_op=train_op, host_call=host_call,
-                                                scaffold_fn=scaffold_fn)
-    if mode == tf.estimator.ModeKeys.PREDICT:
-      predictions = {"unique_ids": features["unique_ids"], "start_logits": start_logits,
-                     "end_logits": end_logits}
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
-    raise ValueError("Only TRAIN and PREDICT modes are supported: %s" % mode)
+        bert_config, encoder.is_training, features["input_ids"], features["input_mask"], features["segment_ids"],
+        use_one_hot_embeddings=encoder.use_one_hot_embeddings, compute_type=encoder.compute_type)
+    if mode == tf.estimator.ModeKeys.TRAIN:
+      return model_fn_lib.StageOutputs(
+          loss=span_loss(start_logits, end_logits, features["start_positions"], features["end_positions"]))
+    return model_fn_lib.StageOutputs(predictions={"unique_ids": features["unique_ids"],
+                                                  "start_logits": start_logits, "end_logits": end_logits})
 
-  return model_fn
+  return model_fn_lib.build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps,
+                                     options, output_dir, stage="reading comprehension")
 
 
 class FeatureWriter(object):
@@ -109,7 +93,9 @@ class FeatureWriter(object):
     self.filename = filename
     self.is_training = is_training
     self.num_features = 0
-    self._writer = tf.io.TFRecordWriter(filename)
+    # Written under a temporary name and renamed by close(): the file under its final name is always whole.
+    self._temporary = file_io.temporary_path(filename)
+    self._writer = tf.io.TFRecordWriter(self._temporary)
 
   def process_feature(self, feature):
     """Serialises one InputFeatures."""
@@ -132,6 +118,7 @@ class FeatureWriter(object):
 
   def close(self):
     self._writer.close()
+    file_io.replace(self._temporary, self.filename)
 
 
 def input_fn_builder(input_file, seq_length, is_training, drop_remainder):

@@ -15,13 +15,10 @@ Objectives (u, v: the pooled vectors of the two sides):
 """
 import tensorflow as tf
 
-from bert import estimator_utils
 from bert import feature_extraction
-from bert import mixed_precision
+from bert import model_fn as model_fn_lib
 from bert import modeling
-from bert import optimization
 
-tf1 = tf.compat.v1
 
 POOLING_MODES = ("mean", "cls")
 LOSSES = ("cosine_mse", "mnrl")
@@ -88,49 +85,19 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
     mnrl_scale: the similarity scale of the MNRL loss.
     output_dir: where training progress summaries go (None: no progress host_call).
   """
-  compute_type = mixed_precision.compute_type(run_options.precision)
-  use_one_hot = run_options.use_tpu
-
-  def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
-    is_training = mode == tf.estimator.ModeKeys.TRAIN
-    with estimator_utils.xla_scope(run_options):
-      u, v = siamese_encode(bert_config, is_training, features, pooling, use_one_hot, compute_type)
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, run_options.use_tpu)
-
+  def forward(features, mode, encoder):
+    u, v = siamese_encode(bert_config, encoder.is_training, features, pooling, encoder.use_one_hot_embeddings,
+                          encoder.compute_type)
     if mode == tf.estimator.ModeKeys.TRAIN:
       if loss == "mnrl":
         total_loss, _ = mnrl_loss(u, v, mnrl_scale)
       else:
         total_loss, _ = cosine_mse_loss(u, v, features["target"])
-      train_op = estimator_utils.build_train_op(total_loss, run_options, learning_rate, num_train_steps,
-                                                num_warmup_steps)
-      host_call = None
-      if output_dir:
-        with tf.control_dependencies([train_op]):
-          step = tf.identity(tf1.train.get_global_step())
-        scalars = {"loss": total_loss,
-                   "learning_rate": optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
-                                                                        num_warmup_steps)}
-        host_call = estimator_utils.training_host_call(
-            output_dir, step, scalars, examples_per_step=_examples_per_step(params, run_options, features["input_ids_a"]),
-            log_every_n_steps=run_options.log_every_n_steps, num_train_steps=num_train_steps)
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss, train_op=train_op, host_call=host_call,
-                                                scaffold_fn=scaffold_fn)
+      return model_fn_lib.StageOutputs(loss=total_loss)
+    # Evaluation is done on predictions (bert.sentence_embedding.evaluation), so there is no EVAL mode.
+    return model_fn_lib.StageOutputs(predictions={
+        "embedding_a": u, "embedding_b": v, "cosine": cosine_similarity(u, v),
+        "is_real_example": tf.cast(features["is_real_example"], tf.int32)})
 
-    if mode == tf.estimator.ModeKeys.PREDICT:
-      predictions = {"embedding_a": u, "embedding_b": v, "cosine": cosine_similarity(u, v),
-                     "is_real_example": tf.cast(features["is_real_example"], tf.int32)}
-      return tf1.estimator.tpu.TPUEstimatorSpec(mode=mode, predictions=predictions, scaffold_fn=scaffold_fn)
-    raise ValueError("the sentence encoder trains and predicts; evaluation is done on predictions (mode %s)" % mode)
-
-  return model_fn
-
-
-def _examples_per_step(params, run_options, input_ids):
-  """Global pairs per training step (for examples/s): per-core batch x cores on TPU, the replica's batch x
-  replicas under tf.distribute (which passes no batch size), times gradient accumulation."""
-  if params and "batch_size" in params:
-    pairs = params["batch_size"] * (run_options.num_tpu_cores if run_options.use_tpu else 1)
-  else:
-    pairs = modeling.get_shape_list(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
-  return pairs * run_options.gradient_accumulation_steps
+  return model_fn_lib.build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num_warmup_steps,
+                                     run_options, output_dir, stage="the sentence encoder")
