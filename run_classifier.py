@@ -28,6 +28,7 @@ from bert import classifier_data
 from bert import classifier_model
 from bert import classifier_runner
 from bert import common_flags
+from bert import distribution
 from bert import estimator_utils
 from bert import modeling
 from bert import tasks
@@ -122,6 +123,7 @@ def run(flag_values):
   bert_config = modeling.BertConfig.from_json_file(flag_values.bert_config_file)
   modeling.check_sequence_length(bert_config, flag_values.max_seq_length, what="--max_seq_length")
   options = common_flags.run_options_from_flags(flag_values)
+  distribution.prepare_devices(options)  # before the first TensorFlow op fixes the devices
   processor = build_processor(flag_values)
   label_list = processor.get_labels()
   tokenizer = tokenization.FullTokenizer(vocab_file=flag_values.vocab_file, do_lower_case=flag_values.do_lower_case)
@@ -152,6 +154,9 @@ def run(flag_values):
   if flag_values.do_train:
     classifier_runner.train(estimator, setup, train_examples, num_train_steps,
                             seed=12345 if options.tf_random_seed is None else options.tf_random_seed)
+  if not distribution.is_chief():
+    logging.info("Not the chief: evaluation, prediction and export are left to worker 0.")
+    return
   if flag_values.do_eval:
     classifier_runner.evaluate(estimator, setup, dev_sets, flag_values.eval_batch_size)
   if flag_values.do_predict:

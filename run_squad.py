@@ -22,7 +22,9 @@ from absl import flags
 from absl import logging
 
 from bert import common_flags
+from bert import distribution
 from bert import estimator_utils
+from bert import file_io
 from bert import modeling
 from bert import squad_data
 from bert import squad_model
@@ -113,11 +115,18 @@ def train(estimator, tokenizer, flag_values, num_train_steps, train_examples):
                writer.num_features, flag_values.train_batch_size, num_train_steps)
   input_fn = squad_model.input_fn_builder(train_path, flag_values.max_seq_length, is_training=True,
                                           drop_remainder=True)
-  estimator.train(input_fn=input_fn, max_steps=num_train_steps)
+  # Through bert.distribution so a TF_CONFIG multi-worker cluster trains too (Estimator.train refuses one).
+  distribution.train_estimator(estimator, input_fn, num_train_steps)
 
 
 def predict(estimator, tokenizer, flag_values, examples):
-  """Predicts the examples of --predict_file; writes predictions.json, nbest_predictions.json (null_odds.json)."""
+  """Predicts the examples of --predict_file; writes predictions.json, nbest_predictions.json (null_odds.json).
+
+  In a TF_CONFIG cluster only the chief predicts (distribution.predict_estimator); it returns False elsewhere.
+  """
+  if not distribution.is_chief():
+    logging.info("Not the chief: prediction and scoring are left to worker 0.")
+    return False
   features = []
   eval_path = os.path.join(flag_values.output_dir, "eval.tf_record")
   writer = squad_model.FeatureWriter(eval_path, is_training=False)
@@ -135,7 +144,7 @@ def predict(estimator, tokenizer, flag_values, examples):
   input_fn = squad_model.input_fn_builder(eval_path, flag_values.max_seq_length, is_training=False,
                                           drop_remainder=False)
   results = []
-  for prediction in estimator.predict(input_fn, yield_single_examples=True):
+  for prediction in distribution.predict_estimator(estimator, input_fn, yield_single_examples=True):
     results.append(squad_postprocess.RawResult(int(prediction["unique_ids"]), prediction["start_logits"],
                                                prediction["end_logits"]))
     if len(results) % 1000 == 0:
@@ -147,6 +156,7 @@ def predict(estimator, tokenizer, flag_values, examples):
       os.path.join(output, "null_odds.json"), flag_values.version_2_with_negative,
       flag_values.null_score_diff_threshold)
   logging.info("Wrote predictions for %d questions to %s", len(examples), output)
+  return True
 
 
 def evaluate(flag_values):
@@ -160,7 +170,7 @@ def evaluate(flag_values):
   result = squad_scoring.evaluate(dataset, predictions, flag_values.dataset, na_probs=na_probs,
                                   version_2=flag_values.version_2_with_negative or None,
                                   source=flag_values.predict_file)
-  squad_postprocess.write_json_atomic(os.path.join(output, "eval_results.json"), result)
+  file_io.write_json_atomically(os.path.join(output, "eval_results.json"), result, sort_keys=False)
   for key, value in result.items():
     logging.info("  %s = %s", key, value)
   print("eval_results: " + ", ".join("%s=%s" % (k, round(v, 3) if isinstance(v, float) else v)
@@ -175,6 +185,7 @@ def run(flag_values):
   bert_config = modeling.BertConfig.from_json_file(flag_values.bert_config_file)
   validate_flags(flag_values, bert_config)
   options = common_flags.run_options_from_flags(flag_values)
+  distribution.prepare_devices(options)  # before the first TensorFlow op fixes the devices
   tokenizer = tokenization.FullTokenizer(vocab_file=flag_values.vocab_file,
                                          do_lower_case=flag_values.do_lower_case)
 
@@ -212,9 +223,10 @@ def run(flag_values):
                                               predict_batch_size=flag_values.predict_batch_size)
   if flag_values.do_train:
     train(estimator, tokenizer, flag_values, num_train_steps, train_examples)
+  predicted = True
   if flag_values.do_predict:
-    predict(estimator, tokenizer, flag_values, predict_examples)
-  if flag_values.eval:
+    predicted = predict(estimator, tokenizer, flag_values, predict_examples)
+  if flag_values.eval and predicted:
     evaluate(flag_values)
 
 

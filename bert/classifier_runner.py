@@ -3,7 +3,6 @@
 run_classifier.py parses flags and calls these in order; tests and benchmarks can call them directly.
 """
 import dataclasses
-import json
 import os
 import random
 
@@ -16,6 +15,7 @@ from bert import classifier_model
 from bert import classifier_outputs
 from bert import distribution
 from bert import estimator_utils
+from bert import file_io
 from bert import metrics
 from bert.errors import UsageError
 
@@ -88,7 +88,7 @@ def predict(estimator, setup, examples, batch_size, name):
       is_regression=setup.is_regression)
   key = classifier_model.output_key(setup.is_regression)
   outputs, losses = [], []
-  for prediction in estimator.predict(input_fn=input_fn, yield_single_examples=True):
+  for prediction in distribution.predict_estimator(estimator, input_fn, yield_single_examples=True):
     if not prediction["is_real_example"]:
       continue
     outputs.append(prediction[key])
@@ -162,7 +162,7 @@ def predict_test_sets(estimator, setup, test_sets, batch_size):
       labelled_results.update(score(setup, examples, outputs, losses, "test_%s" % (name + "_" if name else "")))
   if labelled_results:
     path = os.path.join(setup.output_dir, "test_eval_results.json")
-    classifier_outputs.write_atomically(path, json.dumps(labelled_results, indent=2, sort_keys=True) + "\n")
+    file_io.write_json_atomically(path, labelled_results)
     written.append(path)
   return written
 

@@ -203,10 +203,55 @@ def evaluate_estimator(estimator, input_fn, steps, name=None, checkpoint_path=No
   if not is_chief():
     logging.info("Not the chief: evaluation is left to worker 0.")
     return None
+  return _local_copy(estimator).evaluate(input_fn=input_fn, steps=steps, name=name, checkpoint_path=checkpoint_path)
+
+
+def predict_estimator(estimator, input_fn, **kwargs):
+  """estimator.predict's generator; in a TF_CONFIG cluster only the chief predicts, on its own devices.
+
+  Like evaluation, prediction after multi-worker training is one pass over the whole set on one machine: the
+  chief predicts from the final checkpoint and writes the outputs; the other workers get None and write
+  nothing (so no two processes write the same file).
+
+  Args:
+    estimator: Estimator or TPUEstimator.
+    input_fn: prediction input function.
+    **kwargs: passed to estimator.predict (yield_single_examples, checkpoint_path, ...).
+
+  Returns:
+    The generator of predictions, or None on the other workers.
+  """
+  if not is_multi_worker(estimator.config):
+    return estimator.predict(input_fn=input_fn, **kwargs)
+  if not is_chief():
+    logging.info("Not the chief: prediction is left to worker 0.")
+    return None
+  return _local_copy(estimator).predict(input_fn=input_fn, **kwargs)
+
+
+def _local_copy(estimator):
+  """A copy of a multi-worker estimator that runs on this machine alone (evaluation, prediction)."""
   local = copy.deepcopy(estimator)
   local._config._distribute_coordinator_mode = None  # pylint: disable=protected-access
   local._config._train_distribute = None  # pylint: disable=protected-access
-  return local.evaluate(input_fn=input_fn, steps=steps, name=name, checkpoint_path=checkpoint_path)
+  return local
+
+
+def training_shard(environ=None):
+  """(num_shards, index) of this worker's part of the training data: (1, 0) outside a TF_CONFIG cluster.
+
+  Each worker of a cluster reads every num_shards-th record (or file) starting at its own index, so the
+  workers' batches together cover the data once, as one machine's larger batch would.
+  """
+  tf_config = read_tf_config(environ)
+  count = num_workers_in_cluster(tf_config)
+  task = tf_config.get("task", {})
+  if count <= 1 or not task:
+    return 1, 0
+  index = int(task.get("index", 0))
+  if "chief" in tf_config.get("cluster", {}) and task.get("type") == "worker":
+    index += 1  # the chief is shard 0
+  return count, index
 
 
 def num_replicas():

@@ -17,6 +17,7 @@ import re
 
 import tensorflow as tf
 
+from bert import distribution
 from bert import file_patterns
 from bert import tfrecord_input
 from bert.errors import UsageError
@@ -277,14 +278,22 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_tr
   def input_fn(params):
     batch_size = params["batch_size"]
     if is_training:
+      # In a TF_CONFIG cluster each worker reads its own part: whole files when there are enough of them,
+      # else every num_shards-th record of each file (a file's record order is fixed, so the parts are disjoint).
+      num_shards, shard = distribution.training_shard()
       files = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
+      read = _records_with_their_file
+      if num_shards > 1 and len(input_files) >= num_shards:
+        files = files.shard(num_shards, shard)
+      elif num_shards > 1:
+        read = lambda path: _records_with_their_file(path).shard(num_shards, shard)  # pylint: disable=unnecessary-lambda-assignment
       files = files.repeat().shuffle(buffer_size=len(input_files), seed=seed)
       # `sloppy` interleave: records arrive in whatever order the readers produce them (faster; the data
       # is shuffled anyway).
       cycle_length = min(num_cpu_threads, len(input_files))
       options = tf.data.Options()
       options.deterministic = seed is not None
-      dataset = files.interleave(_records_with_their_file, cycle_length=cycle_length,
+      dataset = files.interleave(read, cycle_length=cycle_length,
                                  num_parallel_calls=cycle_length).with_options(options)
       dataset = dataset.shuffle(buffer_size=100, seed=seed)
     else:

@@ -1,6 +1,8 @@
 """TFRecord reading shared by the fine-tuning input pipelines (classifier, SQuAD) and pretraining."""
 import tensorflow as tf
 
+from bert import distribution
+
 
 def decode_record(record, spec):
   """Parses one serialized tf.train.Example with `spec`, casting int64 features to int32.
@@ -35,6 +37,10 @@ def single_file_input_fn_builder(input_file, spec, is_training, drop_remainder, 
   def input_fn(params):
     dataset = tf.data.TFRecordDataset(input_file)
     if is_training:
+      num_shards, shard = distribution.training_shard()
+      if num_shards > 1:
+        # Each worker of a TF_CONFIG cluster trains on its own every num_shards-th record.
+        dataset = dataset.shard(num_shards, shard)
       dataset = dataset.repeat().shuffle(buffer_size=100, seed=seed)
     dataset = dataset.map(lambda record: decode_record(record, spec), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(params["batch_size"], drop_remainder=drop_remainder)

@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import textwrap
@@ -55,6 +56,17 @@ def en_tokenizer():
   """FullTokenizer over the shipped English uncased vocabulary."""
   import tokenization
   return tokenization.FullTokenizer(str(EN_VOCAB), do_lower_case=True)
+
+
+def free_ports(count):
+  """`count` TCP ports on localhost that were free a moment ago (for loopback TF_CONFIG clusters)."""
+  sockets = [socket.socket() for _ in range(count)]
+  for handle in sockets:
+    handle.bind(("localhost", 0))
+  ports = [handle.getsockname()[1] for handle in sockets]
+  for handle in sockets:
+    handle.close()
+  return ports
 
 
 def script_env():

@@ -10,12 +10,13 @@ Run as a script (`python tests/test_distribution.py MODE OUT_DIR`) it is one suc
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from conftest import free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -126,16 +127,6 @@ def _variables(path):
     return {name.replace("|", "/"): data[name] for name in data.files}
 
 
-def _free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   out = tmp_path_factory.mktemp("single")
@@ -170,6 +161,21 @@ def test_make_strategy_choices_and_errors():
   assert distribution.make_strategy({}, environ={"TF_CONFIG": one_worker}) is None
 
 
+def test_each_worker_trains_on_its_own_shard():
+  from bert import distribution
+  assert distribution.training_shard(environ={}) == (1, 0)
+  workers = {"worker": ["localhost:1", "localhost:2", "localhost:3"]}
+  for index in range(3):
+    tf_config = json.dumps({"cluster": workers, "task": {"type": "worker", "index": index}})
+    assert distribution.training_shard(environ={"TF_CONFIG": tf_config}) == (3, index)
+  # With a chief the chief reads shard 0 and worker i shard i + 1.
+  with_chief = {"chief": ["localhost:1"], "worker": ["localhost:2"]}
+  assert distribution.training_shard(environ={"TF_CONFIG": json.dumps(
+      {"cluster": with_chief, "task": {"type": "chief", "index": 0}})}) == (2, 0)
+  assert distribution.training_shard(environ={"TF_CONFIG": json.dumps(
+      {"cluster": with_chief, "task": {"type": "worker", "index": 0}})}) == (2, 1)
+
+
 def test_two_mirrored_replicas_train_like_one_device_on_both_batches(tmp_path, reference):
   _run("mirrored", tmp_path)
   got = _variables(tmp_path / "variables-0.npz")
@@ -190,8 +196,7 @@ def test_two_mirrored_replicas_train_like_one_device_on_both_batches(tmp_path, r
 
 
 def test_two_workers_on_loopback_ports_stay_in_sync(tmp_path, reference):
-  ports = _free_ports(2)
-  cluster = {"worker": ["localhost:%d" % p for p in ports]}
+  cluster = {"worker": ["localhost:%d" % p for p in free_ports(2)]}
   processes = []
   for index in range(2):
     tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})

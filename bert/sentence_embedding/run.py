@@ -24,6 +24,7 @@ import tokenization
 from bert import classifier_runner
 from bert import distribution
 from bert import estimator_utils
+from bert import file_io
 from bert import hf_interop
 from bert import modeling
 from bert.errors import UsageError
@@ -163,6 +164,9 @@ def run(args, options=None, flag_values=None):
   if args.do_train:
     seed = 12345 if options.tf_random_seed is None else options.tf_random_seed
     train(make_estimator(args.predict_batch_size), task, train_pairs, tokenizer, args, num_train_steps, seed)
+  if not distribution.is_chief():
+    logging.info("Not the chief: evaluation, prediction and export are left to worker 0.")
+    return results
   if args.do_eval:
     results["eval"] = evaluate(make_estimator(args.eval_batch_size), task, dev_pairs, tokenizer, args, options)
   if args.do_predict:
@@ -195,7 +199,7 @@ def embed_pairs(estimator, task, pairs, tokenizer, args, options, batch_size, na
                           pad_to_multiple=batch_size if options.use_tpu else None)
   input_fn = data.input_fn_builder(path, args.max_seq_length, is_training=False, drop_remainder=options.use_tpu)
   side_a, side_b = [], []
-  for prediction in estimator.predict(input_fn=input_fn, yield_single_examples=True):
+  for prediction in distribution.predict_estimator(estimator, input_fn, yield_single_examples=True):
     if prediction["is_real_example"]:
       side_a.append(prediction["embedding_a"])
       side_b.append(prediction["embedding_b"])
@@ -233,7 +237,7 @@ def predict_test_set(estimator, task, pairs, tokenizer, args, options, threshold
     logging.info("no dev threshold (run --do_eval): test accuracy is not reported, average precision is")
   results = {"global_step": _global_step(args.output_dir)}
   results.update(evaluation.score_pairs(task, pairs, cosines, "test_", threshold=threshold))
-  evaluation.write_json(os.path.join(args.output_dir, "test_eval_results.json"), results)
+  file_io.write_json_atomically(os.path.join(args.output_dir, "test_eval_results.json"), results)
   return results
 
 
