@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import tokenization  # noqa: E402  pylint: disable=wrong-import-position
+from bert import file_io  # noqa: E402  pylint: disable=wrong-import-position
 from bert import squad_data  # noqa: E402  pylint: disable=wrong-import-position
 from bert import squad_postprocess  # noqa: E402  pylint: disable=wrong-import-position
 from bert import squad_scoring  # noqa: E402  pylint: disable=wrong-import-position
@@ -138,7 +139,7 @@ def main():
         "%.0f" % row["score_questions_per_s"], "%.2f" % row["oracle_em"], "%.2f" % row["oracle_f1"]]))
   if not args.smoke:
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    squad_postprocess.write_json_atomic(args.output, {"settings": vars(args), "results": rows})
+    file_io.write_json_atomically(args.output, {"settings": vars(args), "results": rows})
     print("wrote %s" % args.output)
 
 

@@ -6,11 +6,11 @@ Regression tasks (STS-B) store a float `label_ids`; classification stores the la
 """
 import collections
 import os
-import uuid
 
 import tensorflow as tf
 from absl import logging
 
+from bert import file_io
 from bert import tfrecord_input
 from bert.tasks.base import PaddingInputExample
 
@@ -112,12 +112,11 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
     label_list, max_seq_length, tokenizer, is_regression: as convert_single_example.
     output_file: the TFRecord path.
   """
-  temporary = "%s.tmp-%s" % (output_file, uuid.uuid4().hex)
-  with tf.io.TFRecordWriter(temporary) as writer:
-    for index, example in enumerate(examples):
-      feature = convert_single_example(index, example, label_list, max_seq_length, tokenizer, is_regression)
-      writer.write(_to_tf_example(feature, is_regression).SerializeToString())
-  tf.io.gfile.rename(temporary, output_file, overwrite=True)
+  with file_io.atomic_output(output_file) as temporary:
+    with tf.io.TFRecordWriter(temporary) as writer:
+      for index, example in enumerate(examples):
+        feature = convert_single_example(index, example, label_list, max_seq_length, tokenizer, is_regression)
+        writer.write(_to_tf_example(feature, is_regression).SerializeToString())
 
 
 def _to_tf_example(feature, is_regression):

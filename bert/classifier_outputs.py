@@ -9,21 +9,13 @@ All files are written through a temporary name and renamed, so a crash never lea
 """
 import json
 import os
-import uuid
 
 import numpy as np
-import tensorflow as tf
+
+from bert import file_io
 
 # GLUE's file names for the sets that have more than one test file.
 _GLUE_SET_SUFFIX = {"matched": "-m", "mismatched": "-mm"}
-
-
-def write_atomically(path, text):
-  """Writes `text` to `path` through a temporary file and a rename (local disks and GCS)."""
-  temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
-  with tf.io.gfile.GFile(temporary, "w") as handle:
-    handle.write(text)
-  tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 def write_eval_results(output_dir, results):
@@ -38,8 +30,8 @@ def write_eval_results(output_dir, results):
   """
   txt_path = os.path.join(output_dir, "eval_results.txt")
   json_path = os.path.join(output_dir, "eval_results.json")
-  write_atomically(txt_path, "".join("%s = %s\n" % (key, results[key]) for key in sorted(results)))
-  write_atomically(json_path, json.dumps(results, indent=2, sort_keys=True) + "\n")
+  file_io.write_text_atomically(txt_path, "".join("%s = %s\n" % (key, results[key]) for key in sorted(results)))
+  file_io.write_json_atomically(json_path, results)
   return txt_path, json_path
 
 
@@ -60,7 +52,7 @@ def write_test_results(path, outputs):
     lines = ["%.6f\n" % value for value in outputs]
   else:
     lines = ["\t".join("%.8f" % value for value in row) + "\n" for row in outputs]
-  write_atomically(path, "".join(lines))
+  file_io.write_text_atomically(path, "".join(lines))
 
 
 def submission_file_name(submission, set_name):
@@ -101,7 +93,7 @@ def write_submission(output_dir, submission, set_name, examples, labels):
   else:
     rows = [json.dumps({"id": _json_id(example_id), "label": label}, ensure_ascii=False) + "\n"
             for example_id, label in zip(ids, labels)]
-  write_atomically(path, "".join(rows))
+  file_io.write_text_atomically(path, "".join(rows))
   return path
 
 

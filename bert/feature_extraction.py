@@ -15,7 +15,6 @@ The input is processed in chunks, so memory stays bounded for large files.
 """
 import collections
 import json
-import os
 import re
 
 import numpy as np
@@ -243,27 +242,26 @@ def extract(estimator, examples, tokenizer, seq_length, layer_indexes, output_fi
     The number of examples written.
   """
   outputs = predict(estimator, examples, tokenizer, seq_length, chunk_size)
-  tmp_path = output_file + ".tmp"
-  count = 0
-  if pooling != "none" and output_file.endswith(".npy"):
-    vectors = [np.asarray(result["sentence_vector"], np.float32) for _, result in outputs]
-    count = len(vectors)
-    with tf.io.gfile.GFile(tmp_path, "wb") as f:
-      np.save(f, np.stack(vectors) if vectors else np.zeros([0, 0], np.float32))
-  else:
-    with tf.io.gfile.GFile(tmp_path, "w") as writer:
-      for feature, result in outputs:
-        if pooling == "none":
-          line = token_features_json(feature, result, layer_indexes)
-        else:
-          line = json.dumps(collections.OrderedDict([
-              ("linex_index", feature.unique_id),
-              ("values", [round(float(x), 6) for x in result["sentence_vector"]])]))
-        writer.write(line + "\n")
-        count += 1
-      # GFile creates the file on the first write only; an empty input still gets an (empty) output file.
-      writer.write("")
-  tf.io.gfile.rename(tmp_path, output_file, overwrite=True)
+  with file_io.atomic_output(output_file) as tmp_path:
+    count = 0
+    if pooling != "none" and output_file.endswith(".npy"):
+      vectors = [np.asarray(result["sentence_vector"], np.float32) for _, result in outputs]
+      count = len(vectors)
+      with tf.io.gfile.GFile(tmp_path, "wb") as f:
+        np.save(f, np.stack(vectors) if vectors else np.zeros([0, 0], np.float32))
+    else:
+      with tf.io.gfile.GFile(tmp_path, "w") as writer:
+        for feature, result in outputs:
+          if pooling == "none":
+            line = token_features_json(feature, result, layer_indexes)
+          else:
+            line = json.dumps(collections.OrderedDict([
+                ("linex_index", feature.unique_id),
+                ("values", [round(float(x), 6) for x in result["sentence_vector"]])]))
+          writer.write(line + "\n")
+          count += 1
+        # GFile creates the file on the first write only; an empty input still gets an (empty) output file.
+        writer.write("")
   return count
 
 

@@ -4,45 +4,89 @@ Text is written to a temporary name beside the target and then renamed over it, 
 disk never leaves a half-written file under the final name (and a failed write leaves no temporary behind).
 Local paths use the standard library; remote paths (gs://...) go through tf.io.gfile, imported only then.
 """
+import contextlib
 import json
 import os
-import tempfile
 import uuid
 
 
+def temporary_path(path):
+  """A unique temporary name beside `path` (the same directory, so renaming it over `path` is atomic)."""
+  return "%s.tmp-%s" % (path, uuid.uuid4().hex)
+
+
+def replace(temporary, path):
+  """Renames the finished file `temporary` over `path` (local disks and remote file systems)."""
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+  else:
+    os.replace(temporary, path)
+
+
+def remove_if_present(path):
+  """Deletes `path` if it exists (a temporary file left by a failed write)."""
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    if tf.io.gfile.exists(path):
+      tf.io.gfile.remove(path)
+  elif os.path.exists(path):
+    os.remove(path)
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+  """Context yielding a temporary name to write the whole of `path` at; renamed over `path` on success.
+
+  On an exception the temporary file is deleted and `path` is left as it was. Every writer of a file the
+  project produces (text, JSON, NumPy, TFRecords, plots) goes through here.
+
+  Args:
+    path: local or remote (scheme://) path; its directory must exist.
+
+  Yields:
+    The temporary path (str).
+  """
+  path = str(path)
+  temporary = temporary_path(path)
+  try:
+    yield temporary
+    replace(temporary, path)
+  except BaseException:
+    remove_if_present(temporary)
+    raise
+
+
+def _write(path, data, mode):
+  """Writes str (mode "w", UTF-8) or bytes (mode "wb") `data` to `path` through a temporary file."""
+  with atomic_output(path) as temporary:
+    if "://" in temporary:
+      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      with tf.io.gfile.GFile(temporary, mode) as handle:
+        handle.write(data)
+    else:
+      with open(temporary, mode, encoding=None if "b" in mode else "utf-8") as handle:
+        handle.write(data)
+
+
+def write_bytes_atomically(path, data):
+  """Writes `data` (bytes) to `path` through a temporary file and a rename."""
+  _write(path, data, "wb")
+
+
 def write_text_atomically(path, text):
-  """Writes `text` (str) to `path` through a temporary file and a rename.
+  """Writes `text` (str, UTF-8) to `path` through a temporary file and a rename.
 
   Args:
     path: local or remote (scheme://) path; its directory must exist.
     text: the whole content.
   """
-  if "://" in path:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
-    with tf.io.gfile.GFile(temporary, "w") as handle:
-      handle.write(text)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
-    return
-  directory = os.path.dirname(os.path.abspath(path))
-  handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-  try:
-    with os.fdopen(handle, "w", encoding="utf-8") as writer:
-      writer.write(text)
-    # mkstemp creates 0600 files; give the result the permissions of an ordinary new file.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise
+  _write(path, text, "w")
 
 
-def write_json_atomically(path, value, indent=2):
-  """Writes `value` as UTF-8 JSON (sorted keys, non-ASCII kept, trailing newline) atomically."""
-  write_text_atomically(path, json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True) + "\n")
+def write_json_atomically(path, value, indent=2, sort_keys=True):
+  """Writes `value` as UTF-8 JSON (keys sorted unless sort_keys=False, non-ASCII kept, trailing newline)."""
+  write_text_atomically(path, json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=sort_keys) + "\n")
 
 
 def read_json(path):

@@ -18,7 +18,6 @@ sides, so only its bias is stored.
 import collections
 import json
 import os
-import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -461,21 +460,14 @@ def checkpoint_to_hf_state(checkpoint, bert_config, head="auto"):
   return head, state, [r.tf_name for r in rules], left_out
 
 
-def _atomic_write_text(path, text):
-  tmp_path = path + ".tmp"
-  with open(tmp_path, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp_path, path)
-
-
-def _atomic_write_json(path, value):
-  _atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+def _write_json(path, value):
+  """JSON in transformers' style (keys in the order given), written atomically."""
+  file_io.write_json_atomically(path, value, sort_keys=False)
 
 
 def _atomic_copy(src, dst):
-  tmp_path = dst + ".tmp"
-  shutil.copyfile(src, tmp_path)
-  os.replace(tmp_path, dst)
+  with open(src, "rb") as handle:
+    file_io.write_bytes_atomically(dst, handle.read())
 
 
 def new_file_mode():
@@ -499,10 +491,9 @@ def write_safetensors(state, path):
   file instead, so it is as readable as the config and vocabulary next to it.
   """
   from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
-  tmp_path = path + ".tmp"
-  save_file(dict(state), tmp_path, metadata={"format": "pt"})
-  os.chmod(tmp_path, new_file_mode())
-  os.replace(tmp_path, path)
+  with file_io.atomic_output(path) as temporary:
+    save_file(dict(state), temporary, metadata={"format": "pt"})
+    os.chmod(temporary, new_file_mode())
 
 
 def write_tokenizer_files(output_dir, vocab_file, do_lower_case, model_max_length):
@@ -518,8 +509,8 @@ def write_tokenizer_files(output_dir, vocab_file, do_lower_case, model_max_lengt
       "model_max_length": model_max_length,
   }
   tokenizer_config.update(SPECIAL_TOKENS_MAP)
-  _atomic_write_json(os.path.join(output_dir, "tokenizer_config.json"), tokenizer_config)
-  _atomic_write_json(os.path.join(output_dir, "special_tokens_map.json"), SPECIAL_TOKENS_MAP)
+  _write_json(os.path.join(output_dir, "tokenizer_config.json"), tokenizer_config)
+  _write_json(os.path.join(output_dir, "special_tokens_map.json"), SPECIAL_TOKENS_MAP)
 
 
 SENTENCE_POOLING_MODES = ("none", "mean", "cls")
@@ -546,9 +537,9 @@ def write_sentence_transformers_files(output_dir, hidden_size, pooling, max_seq_
       "pooling_mode_mean_sqrt_len_tokens": False,
   }
   os.makedirs(os.path.join(output_dir, "1_Pooling"), exist_ok=True)
-  _atomic_write_json(os.path.join(output_dir, "modules.json"), modules)
-  _atomic_write_json(os.path.join(output_dir, "1_Pooling", "config.json"), pooling_config)
-  _atomic_write_json(os.path.join(output_dir, "sentence_bert_config.json"),
+  _write_json(os.path.join(output_dir, "modules.json"), modules)
+  _write_json(os.path.join(output_dir, "1_Pooling", "config.json"), pooling_config)
+  _write_json(os.path.join(output_dir, "sentence_bert_config.json"),
                      {"max_seq_length": max_seq_length, "do_lower_case": False})
 
 
@@ -590,7 +581,7 @@ def export_hf(init_checkpoint, bert_config_file, vocab_file, output_dir, head="a
     write_sentence_transformers_files(output_dir, bert_config["hidden_size"], sentence_pooling,
                                       bert_config["max_position_embeddings"])
   # config.json last: its presence marks a complete directory for transformers.
-  _atomic_write_json(os.path.join(output_dir, "config.json"), hf_config)
+  _write_json(os.path.join(output_dir, "config.json"), hf_config)
   return ExportSummary(head, ARCHITECTURES[head], exported, left_out)
 
 
@@ -780,7 +771,7 @@ def write_tf_checkpoint(variables, checkpoint_prefix):
   for suffix in (".index", ".data-00000-of-00001"):
     os.replace(tmp_prefix + suffix, checkpoint_prefix + suffix)
   basename = os.path.basename(checkpoint_prefix)
-  _atomic_write_text(os.path.join(directory, "checkpoint"),
+  file_io.write_text_atomically(os.path.join(directory, "checkpoint"),
                      'model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n' % (basename, basename))
 
 
@@ -798,7 +789,7 @@ def write_hf_vocab(hf_dir, output_path):
   if os.path.isfile(vocab_txt):
     _atomic_copy(vocab_txt, output_path)
   else:
-    _atomic_write_text(output_path, "".join(token + "\n" for token in _tokenizer_json_vocab(hf_dir)))
+    file_io.write_text_atomically(output_path, "".join(token + "\n" for token in _tokenizer_json_vocab(hf_dir)))
 
 
 def _tokenizer_json_vocab(hf_dir):
@@ -857,7 +848,7 @@ def import_hf(hf_dir, output_dir):
   write_hf_vocab(hf_dir, os.path.join(output_dir, "vocab.txt"))
   checkpoint = os.path.join(output_dir, CHECKPOINT_BASENAME)
   write_tf_checkpoint(variables, checkpoint)
-  _atomic_write_json(os.path.join(output_dir, "bert_config.json"), bert_config)
+  _write_json(os.path.join(output_dir, "bert_config.json"), bert_config)
   id2label = hf_config.get("id2label") if "classifier" in heads else None
   return ImportSummary(checkpoint, weights_file, heads, len(variables), ignored, notes, id2label,
                        read_do_lower_case(hf_dir))

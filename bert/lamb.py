@@ -14,17 +14,23 @@ Per variable w with gradient g at step t (1-based):
   r = ||w|| / ||u|| if both norms are > 0, else 1                     (1 for excluded names)
   w <- w - lr r u
 """
-import re
-
 import tensorflow as tf
+
+from bert import modeling
+from bert import optimization
 
 tf1 = tf.compat.v1
 
 STEP_VARIABLE_NAME = "lamb_step"
 
 
-class LAMBOptimizer(tf1.train.Optimizer):
-  """Layer-wise adaptive moments optimizer for large-batch BERT pretraining."""
+class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
+  """Layer-wise adaptive moments optimizer for large-batch BERT pretraining.
+
+  AdamWeightDecayOptimizer's slots, weight-decay rule and dense/sparse apply dispatch, with two changes: the
+  moments are bias-corrected (a step counter shared by all weights) and each variable's update is scaled by
+  its trust ratio.
+  """
 
   def __init__(self,
                learning_rate,
@@ -48,27 +54,19 @@ class LAMBOptimizer(tf1.train.Optimizer):
         to `exclude_from_weight_decay` (LayerNorm and biases are not layer-adapted, as in the paper's code).
       name: name of the optimizer's ops.
     """
-    super(LAMBOptimizer, self).__init__(use_locking=False, name=name)
-    self.learning_rate = learning_rate
-    self.weight_decay_rate = weight_decay_rate
-    self.beta_1 = beta_1
-    self.beta_2 = beta_2
-    self.epsilon = epsilon
-    self.exclude_from_weight_decay = list(exclude_from_weight_decay or [])
+    super(LAMBOptimizer, self).__init__(learning_rate, weight_decay_rate=weight_decay_rate, beta_1=beta_1,
+                                        beta_2=beta_2, epsilon=epsilon,
+                                        exclude_from_weight_decay=list(exclude_from_weight_decay or []),
+                                        name=name)
     if exclude_from_layer_adaptation is None:
       exclude_from_layer_adaptation = self.exclude_from_weight_decay
     self.exclude_from_layer_adaptation = list(exclude_from_layer_adaptation)
 
   def _create_slots(self, var_list):
+    super(LAMBOptimizer, self)._create_slots(var_list)
     first_var = min(var_list, key=lambda var: var.name)
     # The step counter (for bias correction) is one variable for all weights, like Adam's beta powers.
     self._create_non_slot_variable(initial_value=0.0, name=STEP_VARIABLE_NAME, colocate_with=first_var)
-    for var in var_list:
-      self._zeros_slot(var, "adam_m", "adam_m")
-      self._zeros_slot(var, "adam_v", "adam_v")
-
-  def _prepare(self):
-    self._learning_rate_tensor = tf.convert_to_tensor(self.learning_rate, name="learning_rate")
 
   def _step_variable(self):
     if tf.executing_eagerly():
@@ -80,8 +78,8 @@ class LAMBOptimizer(tf1.train.Optimizer):
       graph = graph.outer_graph
     return self._get_non_slot_variable(STEP_VARIABLE_NAME, graph=graph)
 
-  def _lamb_update(self, grad, var):
-    """Builds the update of one variable from a dense gradient; returns the grouped assign ops."""
+  def _decayed_update(self, grad, var):
+    """LAMB's update of one variable from a dense gradient; returns the grouped assign ops."""
     var_dtype = var.dtype.base_dtype
     grad = tf.cast(grad, var_dtype)
     learning_rate = tf.cast(self._learning_rate_tensor, var_dtype)
@@ -94,11 +92,11 @@ class LAMBOptimizer(tf1.train.Optimizer):
     m_hat = next_m / (1.0 - tf.pow(tf.cast(self.beta_1, var_dtype), step))
     v_hat = next_v / (1.0 - tf.pow(tf.cast(self.beta_2, var_dtype), step))
     update = m_hat / (tf.sqrt(v_hat) + self.epsilon)
-    name = _variable_name(var)
-    if self.weight_decay_rate and not _matches_any(name, self.exclude_from_weight_decay):
+    name = modeling.variable_name(var)
+    if self._do_use_weight_decay(name):
       update += self.weight_decay_rate * var
     ratio = 1.0
-    if not _matches_any(name, self.exclude_from_layer_adaptation):
+    if not optimization.matches_any(name, self.exclude_from_layer_adaptation):
       weight_norm = tf.norm(var, ord=2)
       update_norm = tf.norm(update, ord=2)
       ratio = tf.where(tf.logical_and(weight_norm > 0.0, update_norm > 0.0),
@@ -106,35 +104,9 @@ class LAMBOptimizer(tf1.train.Optimizer):
     next_var = var - learning_rate * ratio * update
     return tf.group(var.assign(next_var), m.assign(next_m), v.assign(next_v))
 
-  def _apply_dense(self, grad, var):
-    return self._lamb_update(grad, var)
-
-  def _resource_apply_dense(self, grad, handle):
-    return self._lamb_update(grad, handle)
-
-  def _apply_sparse(self, grad, var):
-    # Moments of every row decay each step (as in AdamWeightDecayOptimizer), so densify.
-    dense = tf.math.unsorted_segment_sum(grad.values, grad.indices, tf.shape(var)[0])
-    return self._lamb_update(dense, var)
-
-  def _resource_apply_sparse(self, grad, handle, indices):
-    dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(handle)[0])
-    return self._lamb_update(dense, handle)
-
   def _finish(self, update_ops, name_scope):
     with tf.control_dependencies(update_ops):
       step = self._step_variable()
       with tf1.colocate_with(step):
         increment = step.assign_add(1.0, use_locking=self._use_locking)
     return tf.group(*(list(update_ops) + [increment]), name=name_scope)
-
-
-def _matches_any(name, patterns):
-  """True when one of the regular expressions `patterns` matches somewhere in `name`."""
-  return any(re.search(pattern, name) is not None for pattern in patterns)
-
-
-def _variable_name(var):
-  """A variable's name without the ":0" output suffix."""
-  match = re.match(r"^(.*):\d+$", var.name)
-  return match.group(1) if match else var.name

@@ -388,6 +388,13 @@ def get_activation(activation_string):
   return _ACTIVATIONS[name]
 
 
+def variable_name(variable_or_name):
+  """A variable's checkpoint name: 'bert/x:0' (or a variable called so) -> 'bert/x'."""
+  name = variable_or_name if isinstance(variable_or_name, str) else variable_or_name.name
+  match = re.match(r"^(.*):\d+$", name)
+  return match.group(1) if match else name
+
+
 def get_assignment_map_from_checkpoint(tvars, init_checkpoint):
   """Matches graph variables to checkpoint variables of the same name.
 
@@ -400,11 +407,7 @@ def get_assignment_map_from_checkpoint(tvars, init_checkpoint):
     `tf.compat.v1.train.init_from_checkpoint`, and a dict whose keys are the matched names (with and without
     the ":0" suffix), as Google's code returns.
   """
-  graph_names = collections.OrderedDict()
-  for var in tvars:
-    match = re.match(r"^(.*):\d+$", var.name)
-    name = match.group(1) if match else var.name
-    graph_names[name] = var
+  graph_names = collections.OrderedDict((variable_name(var), var) for var in tvars)
 
   assignment_map = collections.OrderedDict()
   initialized_variable_names = {}

@@ -18,6 +18,8 @@ import re
 
 import tensorflow as tf
 
+from bert import modeling
+
 tf1 = tf.compat.v1
 
 # Names of variables that are not weight-decayed (substring or regular-expression match).
@@ -214,7 +216,7 @@ class AdamWeightDecayOptimizer(tf1.train.Optimizer):
     next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
     next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
     update = next_m / (tf.sqrt(next_v) + self.epsilon)
-    if self._do_use_weight_decay(_variable_name(var)):
+    if self._do_use_weight_decay(modeling.variable_name(var)):
       update += self.weight_decay_rate * var
     next_var = var - learning_rate * update
     return tf.group(var.assign(next_var), m.assign(next_m), v.assign(next_v))
@@ -237,15 +239,9 @@ class AdamWeightDecayOptimizer(tf1.train.Optimizer):
 
   def _do_use_weight_decay(self, param_name):
     """Whether the variable called `param_name` is weight-decayed."""
-    if not self.weight_decay_rate:
-      return False
-    for pattern in self.exclude_from_weight_decay or ():
-      if re.search(pattern, param_name) is not None:
-        return False
-    return True
+    return bool(self.weight_decay_rate) and not matches_any(param_name, self.exclude_from_weight_decay or ())
 
 
-def _variable_name(var):
-  """Returns a variable's name without the ":0" output suffix."""
-  match = re.match(r"^(.*):\d+$", var.name)
-  return match.group(1) if match else var.name
+def matches_any(name, patterns):
+  """True when one of the regular expressions `patterns` matches somewhere in `name` (re.search)."""
+  return any(re.search(pattern, name) is not None for pattern in patterns)

@@ -481,10 +481,9 @@ def plot_spread(spec, rows, path):
 
 def _save_figure(plt, figure, path):
   figure.tight_layout()
-  temporary = path + ".tmp.png"
-  figure.savefig(temporary, dpi=110)
+  with file_io.atomic_output(path) as temporary:
+    figure.savefig(temporary, dpi=110, format="png")
   plt.close(figure)
-  os.replace(temporary, path)
 
 
 def _machine():

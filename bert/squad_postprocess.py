@@ -18,11 +18,10 @@ Differences, on purpose:
 """
 
 import collections
-import json
-import os
-import tempfile
 
 import numpy as np
+
+from bert import file_io
 
 RawResult = collections.namedtuple("RawResult", ["unique_id", "start_logits", "end_logits"])
 
@@ -189,34 +188,8 @@ def write_predictions(all_examples, all_features, all_results, n_best_size, max_
   predictions, nbest, null_odds = compute_predictions(all_examples, all_features, all_results, n_best_size,
                                                       max_answer_length, version_2_with_negative,
                                                       null_score_diff_threshold)
-  write_json_atomic(output_prediction_file, predictions)
-  write_json_atomic(output_nbest_file, nbest, indent=None)
+  file_io.write_json_atomically(output_prediction_file, predictions, sort_keys=False)
+  file_io.write_json_atomically(output_nbest_file, nbest, indent=None, sort_keys=False)
   if version_2_with_negative and output_null_log_odds_file:
-    write_json_atomic(output_null_log_odds_file, null_odds)
+    file_io.write_json_atomically(output_null_log_odds_file, null_odds, sort_keys=False)
   return predictions
-
-
-def write_json_atomic(path, obj, indent=2):
-  """Writes JSON (UTF-8, non-ASCII kept readable) under a temporary name, then renames it into place.
-
-  A reader never sees a half-written file, and an interrupted run leaves the previous file intact.
-  """
-  text = json.dumps(obj, ensure_ascii=False, indent=indent) + "\n"
-  path = str(path)
-  if "://" in path:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    temporary = "%s.tmp-%d" % (path, os.getpid())
-    with tf.io.gfile.GFile(temporary, "w") as handle:
-      handle.write(text)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
-    return
-  directory = os.path.dirname(os.path.abspath(path))
-  descriptor, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-  try:
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-      handle.write(text)
-    os.replace(temporary, path)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise

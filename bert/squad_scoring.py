@@ -525,8 +525,8 @@ def main(argv=None):
   text = json.dumps(result, ensure_ascii=False)
   print(text)
   if args.out_file:
-    from bert.squad_postprocess import write_json_atomic  # pylint: disable=import-outside-toplevel
-    write_json_atomic(args.out_file, result)
+    from bert import file_io  # pylint: disable=import-outside-toplevel
+    file_io.write_json_atomically(args.out_file, result, sort_keys=False)
   return 0
 
 

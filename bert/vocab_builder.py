@@ -141,8 +141,4 @@ def write_vocab(tokens, output_file):
     output_file: destination path; its directory is created if needed.
   """
   file_io.make_parent_dirs(output_file, "--output_file")
-  tmp_path = output_file + ".tmp"
-  with open(tmp_path, "w", encoding="utf-8") as f:
-    for token in tokens:
-      f.write(token + "\n")
-  os.replace(tmp_path, output_file)
+  file_io.write_text_atomically(output_file, "".join(token + "\n" for token in tokens))

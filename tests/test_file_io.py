@@ -39,3 +39,21 @@ def test_make_dirs_names_the_flag(tmp_path):
   (tmp_path / "afile").write_text("x")
   with pytest.raises(UsageError, match=r"--output_dir .*afile/sub: Not a directory \(a file is in the way\)"):
     file_io.make_dirs(str(tmp_path / "afile" / "sub"), "--output_dir")
+
+
+def test_atomic_output_renames_on_success_and_removes_the_temporary_on_error(tmp_path):
+  path = tmp_path / "records.bin"
+  with file_io.atomic_output(path) as temporary:
+    assert os.path.dirname(temporary) == str(tmp_path) and not path.exists()
+    with open(temporary, "wb") as handle:
+      handle.write(b"new")
+  assert path.read_bytes() == b"new"
+  with pytest.raises(RuntimeError):
+    with file_io.atomic_output(path) as temporary:
+      with open(temporary, "wb") as handle:
+        handle.write(b"half")
+      raise RuntimeError("killed while writing")
+  assert path.read_bytes() == b"new"
+  assert os.listdir(tmp_path) == ["records.bin"]
+  file_io.write_bytes_atomically(str(path), b"\x00\x01")
+  assert path.read_bytes() == b"\x00\x01" and os.listdir(tmp_path) == ["records.bin"]

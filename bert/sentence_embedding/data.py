@@ -22,10 +22,10 @@ import collections
 import dataclasses
 import math
 import os
-import uuid
 
 import tensorflow as tf
 
+from bert import file_io
 from bert import tasks
 from bert import tfrecord_input
 from bert.errors import UsageError
@@ -235,24 +235,23 @@ def write_pair_records(pairs, tokenizer, max_seq_length, output_file, target_fn,
   if pad_to_multiple:
     count += -count % pad_to_multiple
   empty = SideFeatures([0] * max_seq_length, [0] * max_seq_length)
-  temporary = "%s.tmp-%s" % (output_file, uuid.uuid4().hex)
-  with tf.io.TFRecordWriter(temporary) as writer:
-    for index in range(count):
-      if index < len(pairs):
-        pair = pairs[index]
-        side_a = encode_sentence(pair.text_a, tokenizer, max_seq_length)
-        side_b = encode_sentence(pair.text_b, tokenizer, max_seq_length)
-        target, real = (0.0 if pair.score is None else target_fn(pair.score)), 1
-      else:
-        side_a = side_b = empty
-        target, real = 0.0, 0
-      features = collections.OrderedDict([
-          ("input_ids_a", _int_feature(side_a.input_ids)), ("input_mask_a", _int_feature(side_a.input_mask)),
-          ("input_ids_b", _int_feature(side_b.input_ids)), ("input_mask_b", _int_feature(side_b.input_mask)),
-          ("target", tf.train.Feature(float_list=tf.train.FloatList(value=[target]))),
-          ("is_real_example", _int_feature([real]))])
-      writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
-  tf.io.gfile.rename(temporary, output_file, overwrite=True)
+  with file_io.atomic_output(output_file) as temporary:
+    with tf.io.TFRecordWriter(temporary) as writer:
+      for index in range(count):
+        if index < len(pairs):
+          pair = pairs[index]
+          side_a = encode_sentence(pair.text_a, tokenizer, max_seq_length)
+          side_b = encode_sentence(pair.text_b, tokenizer, max_seq_length)
+          target, real = (0.0 if pair.score is None else target_fn(pair.score)), 1
+        else:
+          side_a = side_b = empty
+          target, real = 0.0, 0
+        features = collections.OrderedDict([
+            ("input_ids_a", _int_feature(side_a.input_ids)), ("input_mask_a", _int_feature(side_a.input_mask)),
+            ("input_ids_b", _int_feature(side_b.input_ids)), ("input_mask_b", _int_feature(side_b.input_mask)),
+            ("target", tf.train.Feature(float_list=tf.train.FloatList(value=[target]))),
+            ("is_real_example", _int_feature([real]))])
+        writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
   return count
 
 

@@ -8,12 +8,9 @@ dev set (reported as eval_threshold); test sets are scored with that dev thresho
 written through a temporary name and renamed.
 """
 import io
-import json
 import os
-import uuid
 
 import numpy as np
-import tensorflow as tf
 from sklearn import metrics as sk_metrics
 
 from bert import classifier_outputs
@@ -106,18 +103,11 @@ def write_eval_results(output_dir, results):
   return classifier_outputs.write_eval_results(output_dir, results)
 
 
-def write_json(path, value):
-  file_io.write_text_atomically(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
-
-
 def write_embeddings(path, embeddings):
   """A float32 [n, dim] .npy file, written atomically."""
   buffer = io.BytesIO()
   np.save(buffer, np.asarray(embeddings, np.float32))
-  temporary = "%s.tmp-%s" % (path, uuid.uuid4().hex)
-  with tf.io.gfile.GFile(temporary, "wb") as handle:
-    handle.write(buffer.getvalue())
-  tf.io.gfile.rename(temporary, path, overwrite=True)
+  file_io.write_bytes_atomically(path, buffer.getvalue())
 
 
 def write_pair_scores(path, pairs, cosines):
