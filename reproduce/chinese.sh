@@ -24,8 +24,8 @@
 # 4/5 of dev (evaluated on the other 1/5); TNEWS and IFLYTEK on FewCLUE's train_few_all (evaluated on
 # dev_few_all).
 # Reduced schedules (aimed at about 30 minutes on 2 CPU cores; the run time measured is in the README): cpu
-# uses max_seq_length 256 and at most 100 training steps for reading comprehension, 128 and at most 60 steps
-# (1,920 examples) for classification
+# uses max_seq_length 256 and at most 60 training steps for reading comprehension, 128 and at most 40 steps
+# (1,280 examples) for classification
 # (MAX_MRC_TRAIN_STEPS, MAX_TRAIN_STEPS), full evaluation sets; smoke trains 4 steps (reading comprehension: 1
 # epoch on slices) at max_seq_length 64/128.
 set -uo pipefail
@@ -38,7 +38,7 @@ SEEDS=${SEEDS:-1 2 3}
 batch=32; epochs=${EPOCHS:-2.0}; mrc_seq=512; cls_seq=128; senti_seq=256; cap=${MAX_TRAIN_STEPS:-}; mrc_epochs=$epochs
 mrc_cap=${MAX_MRC_TRAIN_STEPS:-}
 case "$SCALE" in
-  cpu)   mrc_seq=256; senti_seq=128; cap=${MAX_TRAIN_STEPS:-60}; mrc_cap=${MAX_MRC_TRAIN_STEPS:-100} ;;
+  cpu)   mrc_seq=256; senti_seq=128; cap=${MAX_TRAIN_STEPS:-40}; mrc_cap=${MAX_MRC_TRAIN_STEPS:-60} ;;
   smoke) mrc_seq=128; cls_seq=64; senti_seq=64; cap=${MAX_TRAIN_STEPS:-4}; mrc_epochs=1.0 ;;
 esac
 for task in $TASKS; do
