@@ -32,32 +32,19 @@ class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
   its trust ratio.
   """
 
-  def __init__(self,
-               learning_rate,
-               weight_decay_rate=0.01,
-               beta_1=0.9,
-               beta_2=0.999,
-               epsilon=1e-6,
-               exclude_from_weight_decay=None,
-               exclude_from_layer_adaptation=None,
-               name="LAMBOptimizer"):
+  def __init__(self, learning_rate, weight_decay_rate=0.01, exclude_from_weight_decay=None,
+               exclude_from_layer_adaptation=None, name="LAMBOptimizer", **adam_args):
     """Constructs the optimizer.
 
     Args:
-      learning_rate: float or scalar Tensor.
-      weight_decay_rate: decoupled weight decay factor.
-      beta_1: decay of the first-moment estimate.
-      beta_2: decay of the second-moment estimate.
-      epsilon: added to sqrt(v_hat).
-      exclude_from_weight_decay: regular expressions; matching variables are not decayed.
+      learning_rate, weight_decay_rate, exclude_from_weight_decay, name, **adam_args (beta_1, beta_2,
+        epsilon): as AdamWeightDecayOptimizer (epsilon is added to sqrt(v_hat)).
       exclude_from_layer_adaptation: regular expressions; matching variables use trust ratio 1. Defaults
         to `exclude_from_weight_decay` (LayerNorm and biases are not layer-adapted, as in the paper's code).
-      name: name of the optimizer's ops.
     """
-    super(LAMBOptimizer, self).__init__(learning_rate, weight_decay_rate=weight_decay_rate, beta_1=beta_1,
-                                        beta_2=beta_2, epsilon=epsilon,
+    super(LAMBOptimizer, self).__init__(learning_rate, weight_decay_rate=weight_decay_rate,
                                         exclude_from_weight_decay=list(exclude_from_weight_decay or []),
-                                        name=name)
+                                        name=name, **adam_args)
     if exclude_from_layer_adaptation is None:
       exclude_from_layer_adaptation = self.exclude_from_weight_decay
     self.exclude_from_layer_adaptation = list(exclude_from_layer_adaptation)

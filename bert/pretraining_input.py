@@ -282,11 +282,14 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq, is_tr
       # else every num_shards-th record of each file (a file's record order is fixed, so the parts are disjoint).
       num_shards, shard = distribution.training_shard()
       files = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
-      read = _records_with_their_file
-      if num_shards > 1 and len(input_files) >= num_shards:
+      shard_records = num_shards > 1 and len(input_files) < num_shards
+      if num_shards > 1 and not shard_records:
         files = files.shard(num_shards, shard)
-      elif num_shards > 1:
-        read = lambda path: _records_with_their_file(path).shard(num_shards, shard)  # pylint: disable=unnecessary-lambda-assignment
+
+      def read(path):
+        records = _records_with_their_file(path)
+        return records.shard(num_shards, shard) if shard_records else records
+
       files = files.repeat().shuffle(buffer_size=len(input_files), seed=seed)
       # `sloppy` interleave: records arrive in whatever order the readers produce them (faster; the data
       # is shuffled anyway).

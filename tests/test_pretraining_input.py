@@ -1,4 +1,5 @@
 """Tests for bert.pretraining_input: file patterns, first-record checks, the tf.data pipeline."""
+import json
 import re
 
 import numpy as np
@@ -76,6 +77,24 @@ def test_training_pipeline_yields_whole_int32_batches_forever(tmp_path):
   assert batch["input_ids"].shape == (4, SEQ) and batch["input_ids"].dtype == np.int32
   assert batch["masked_lm_weights"].shape == (4, PRED) and batch["masked_lm_weights"].dtype == np.float32
   assert batch["next_sentence_labels"].shape == (4, 1)
+
+
+@pytest.mark.parametrize("num_files", [1, 2])
+def test_each_worker_of_a_cluster_trains_on_its_own_part(tmp_path, monkeypatch, num_files):
+  """Two workers: with 2 files each reads one, with 1 file each reads every other record; never the same."""
+  files = [write_records(tmp_path / ("%d.tfrecord" % i), 6, seed=i) for i in range(num_files)]
+  record_format = pretraining_input.check_record_format(files[0], SEQ, PRED)
+  parts = []
+  for index in range(2):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},
+                                                "task": {"type": "worker", "index": index}}))
+    input_fn = pretraining_input.input_fn_builder(files, SEQ, PRED, True, record_format, seed=3)
+    batches = input_fn({"batch_size": 2}).take(9).as_numpy_iterator()
+    parts.append({tuple(row) for batch in batches for row in batch["input_ids"]})
+  every = {tuple(r) for f in files for r in _batches(
+      pretraining_input.input_fn_builder([f], SEQ, PRED, False, record_format, repeat_eval=False), 6)[0]["input_ids"]}
+  assert parts[0] and parts[1] and not parts[0] & parts[1]
+  assert parts[0] | parts[1] == every
 
 
 def test_one_pass_eval_reads_every_record_once(tmp_path):

@@ -1,4 +1,6 @@
 """Tests for bert/tfrecord_input.py: decoding and the single-file fine-tuning input_fn."""
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -48,3 +50,15 @@ def test_training_repeats_shuffles_with_seed_and_drops_remainder(tmp_path):
   assert len(firsts) == 18 and set(firsts.tolist()) <= {0, 1, 2, 3, 4} and len(set(firsts.tolist())) >= 3
   assert firsts.tolist() == np.concatenate([b["input_ids"][:, 0] for b in again]).tolist()  # seeded
   assert firsts[:5].tolist() != [0, 1, 2, 3, 4] or firsts[5:10].tolist() != [0, 1, 2, 3, 4]  # shuffled
+
+
+def test_each_worker_of_a_cluster_trains_on_its_own_records(tmp_path, monkeypatch):
+  path = tmp_path / "x.tfrecord"
+  _write_records(path, 10)
+  seen = []
+  for index in range(2):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},
+                                                "task": {"type": "worker", "index": index}}))
+    batches = _batches(tfrecord_input.single_file_input_fn_builder(str(path), SPEC, True, True, seed=1), 5, 4)
+    seen.append({int(i) for b in batches for i in b["input_ids"][:, 0]})
+  assert seen == [{0, 2, 4, 6, 8}, {1, 3, 5, 7, 9}]
