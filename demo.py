@@ -2,7 +2,7 @@
 
 Builds whole-word-masked data from sample_data/zh_corpus.txt with Google's Chinese vocabulary
 (vocab/zh_vocab.txt), pretrains configs/bert_tiny_zh.json, evaluates on held-out documents and compares the
-masked-LM accuracy with the majority-token baseline. See bert/pretraining_demo.py.
+masked-LM accuracy with the majority-token baseline. See bert/pretraining/demo.py.
 
   python demo.py [--corpus=FILE] [--num_train_steps=N] [--output_dir=demo_output]
 """
@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 
-from bert import pretraining_demo
+from bert.pretraining import demo as pretraining_demo
 from bert.errors import UsageError
 
 ROOT = os.path.dirname(os.path.abspath(__file__))

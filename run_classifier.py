@@ -24,14 +24,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from bert import classifier_data
-from bert import classifier_model
-from bert import classifier_runner
+from bert.classifier import data as classifier_data
+from bert.classifier import model as classifier_model
+from bert.classifier import run as classifier_runner
 from bert import common_flags
 from bert import distribution
 from bert import estimator_utils
 from bert import modeling
-from bert import tasks
+from bert.classifier import tasks
 from bert.errors import UsageError
 import tokenization
 

@@ -62,7 +62,7 @@ flags.adopt_module_key_flags(common_flags)
 def main(_):
   logging.set_verbosity(logging.INFO)
   try:
-    from bert import pretraining_run
+    from bert.pretraining import run as pretraining_run
     result = pretraining_run.run(pretraining_run.PretrainingArgs.from_flags(FLAGS),
                                  common_flags.run_options_from_flags(FLAGS), common_flags.flag_dict(FLAGS))
   except UsageError as error:

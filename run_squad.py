@@ -26,10 +26,10 @@ from bert import distribution
 from bert import estimator_utils
 from bert import file_io
 from bert import modeling
-from bert import squad_data
-from bert import squad_model
-from bert import squad_postprocess
-from bert import squad_scoring
+from bert.squad import data as squad_data
+from bert.squad import model as squad_model
+from bert.squad import postprocess as squad_postprocess
+from bert.squad import scoring as squad_scoring
 from bert.errors import UsageError
 import tokenization
 

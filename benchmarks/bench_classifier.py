@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bert import tasks  # noqa: E402  pylint: disable=wrong-import-position
+from bert.classifier import tasks  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
 TASKS = {

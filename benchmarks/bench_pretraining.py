@@ -35,7 +35,7 @@ from absl import logging  # pylint: disable=g-import-not-at-top
 
 from bert import estimator_utils  # pylint: disable=g-import-not-at-top
 from bert import modeling  # pylint: disable=g-import-not-at-top
-from bert import pretraining_model  # pylint: disable=g-import-not-at-top
+from bert.pretraining import model as pretraining_model  # pylint: disable=g-import-not-at-top
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FLAGS = flags.FLAGS

@@ -23,9 +23,9 @@ sys.path.insert(0, ROOT)
 
 import tokenization  # noqa: E402  pylint: disable=wrong-import-position
 from bert import file_io  # noqa: E402  pylint: disable=wrong-import-position
-from bert import squad_data  # noqa: E402  pylint: disable=wrong-import-position
-from bert import squad_postprocess  # noqa: E402  pylint: disable=wrong-import-position
-from bert import squad_scoring  # noqa: E402  pylint: disable=wrong-import-position
+from bert.squad import data as squad_data  # noqa: E402  pylint: disable=wrong-import-position
+from bert.squad import postprocess as squad_postprocess  # noqa: E402  pylint: disable=wrong-import-position
+from bert.squad import scoring as squad_scoring  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
 DATASETS = {

@@ -52,7 +52,7 @@ sys.path.insert(0, ROOT)
 
 import tokenization  # noqa: E402  pylint: disable=wrong-import-position
 from bert import file_io  # noqa: E402  pylint: disable=wrong-import-position
-from bert import tasks  # noqa: E402  pylint: disable=wrong-import-position
+from bert.classifier import tasks  # noqa: E402  pylint: disable=wrong-import-position
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import peer_check  # noqa: E402  pylint: disable=wrong-import-position
 

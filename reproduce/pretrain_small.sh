@@ -28,7 +28,7 @@
 #          5e-4. The step counts are what fits 30 minutes on 2 CPU cores (about 1.5 Tiny steps/s there); at 2e-5 so
 #          few steps move the masked-LM accuracy nowhere measurable (the rate was set for 100k steps), and 5e-4
 #          is the highest rate at which the tiny post-LayerNorm model learns context here (1e-3 stays at the
-#          unigram distribution, see bert/pretraining_demo.py).
+#          unigram distribution, see bert/pretraining/demo.py).
 #   smoke  20 steps of batch 8 at max_seq_length 64 on the shipped sample corpus.
 # Output: OUTPUT_DIR/pretrain_small/{data,<model>}/ with each model's checkpoints (the <model> folder is a valid
 # INIT_CHECKPOINT for the fine-tuning tables), and RESULTS/pretrain_small.{md,json,png}.

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bert import tasks
+from bert.classifier import tasks
 from bert.errors import UsageError
 from conftest import shared_path
 

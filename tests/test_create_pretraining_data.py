@@ -84,7 +84,7 @@ def test_chinese_wwm_records_have_googles_exact_features(tmp_path):
     assert example["next_sentence_labels"][0] in (0, 1)
 
 
-def test_dynamic_masking_without_nsp(tmp_path):
+def test_pretraining_dynamic_masking_without_nsp(tmp_path):
   corpus = _slice(tmp_path, documents=10)
   output = tmp_path / "dyn.tfrecord"
   result = _run("--input_file=%s" % corpus, "--output_file=%s" % output, "--chinese_wwm", "--dupe_factor=1",

@@ -1,6 +1,6 @@
 """tf.distribute through the Estimator path: 2 mirrored replicas (logical CPUs) and 2 workers (TF_CONFIG).
 
-Each run trains the tiny pretraining model of bert.pretraining_model through estimator_utils.build_estimator
+Each run trains the tiny pretraining model of bert.pretraining.model through estimator_utils.build_estimator
 and distribution.train_estimator in its own process (the logical-device split and the collective runtime must
 be set up before TensorFlow starts). Replica/worker r always reads batch r (dropout off), so a correct
 all-reduce makes every replica and worker hold the variables of a single-device run on both batches
@@ -48,7 +48,7 @@ def _worker_main(mode, out_dir):
   from bert import distribution
   from bert import estimator_utils
   from bert import modeling
-  from bert import pretraining_model
+  from bert.pretraining import model as pretraining_model
   from pretraining_fixtures import TINY_CONFIG
 
   config = modeling.BertConfig.from_dict(dict(TINY_CONFIG, hidden_dropout_prob=0.0,
@@ -95,7 +95,7 @@ def _run_pretraining_with_every_feature(out_dir):
   """run_pretraining's run() on 2 replicas with LAMB, accumulation 2, fp16 and dynamic-masking records."""
   import dataclasses
   from bert import estimator_utils
-  from bert import pretraining_run
+  from bert.pretraining import run as pretraining_run
   from pretraining_fixtures import write_config, write_records, write_vocab
   os.makedirs(out_dir)
   args = pretraining_run.PretrainingArgs(

@@ -215,7 +215,7 @@ def restored_task_outputs(tiny, build):
 
 
 def test_classifier_export_matches_run_classifier_model(tiny, tmp_path):
-  from bert import classifier_model  # pylint: disable=g-import-not-at-top
+  from bert.classifier import model as classifier_model  # pylint: disable=g-import-not-at-top
 
   def build(config, ids, mask, segments):
     _, _, logits, _ = classifier_model.create_model(config, False, ids, mask, segments, labels=None,
@@ -229,7 +229,7 @@ def test_classifier_export_matches_run_classifier_model(tiny, tmp_path):
 
 
 def test_squad_export_matches_run_squad_model(tiny, tmp_path):
-  from bert import squad_model  # pylint: disable=g-import-not-at-top
+  from bert.squad import model as squad_model  # pylint: disable=g-import-not-at-top
 
   def build(config, ids, mask, segments):
     return squad_model.create_model(config, False, ids, mask, segments, use_one_hot_embeddings=False)

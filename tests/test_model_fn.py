@@ -3,12 +3,12 @@ progress scalars, counts examples/s one way, and refuses the modes it lacks."""
 import pytest
 import tensorflow as tf
 
-from bert import classifier_model
+from bert.classifier import model as classifier_model
 from bert import estimator_utils
 from bert import model_fn as model_fn_lib
 from bert import modeling
-from bert import pretraining_model
-from bert import squad_model
+from bert.pretraining import model as pretraining_model
+from bert.squad import model as squad_model
 from bert.sentence_embedding import model as sentence_model
 
 BATCH, SEQ, PREDS = 2, 8, 3

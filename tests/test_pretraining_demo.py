@@ -1,11 +1,11 @@
-"""Tests for the `make demo` pieces (bert/pretraining_demo.py) and a miniature end-to-end demo run."""
+"""Tests for the `make demo` pieces (bert/pretraining/demo.py) and a miniature end-to-end demo run."""
 import collections
 import os
 import sys
 
 import pytest
 
-from bert import pretraining_demo
+from bert.pretraining import demo as pretraining_demo
 from bert.errors import UsageError
 from conftest import ROOT, ZH_VOCAB
 from pretraining_fixtures import write_records

@@ -91,7 +91,8 @@ def test_rerun_with_another_config_is_refused_before_any_step(trained_run, tmp_p
 def test_saved_model_probabilities_equal_estimator_predict(trained_run):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   import tokenization  # pylint: disable=import-outside-toplevel
-  from bert import classifier_data, tasks  # pylint: disable=import-outside-toplevel
+  from bert.classifier import data as classifier_data  # pylint: disable=import-outside-toplevel
+  from bert.classifier import tasks  # pylint: disable=import-outside-toplevel
 
   (version,) = os.listdir(trained_run["export_dir"])
   loaded = tf.saved_model.load(str(trained_run["export_dir"] / version))
@@ -156,7 +157,7 @@ def test_bad_input_gives_one_line_errors_and_google_flags_are_kept(tmp_path):
 
 
 def test_skip_bad_rows_trains_on_the_good_rows(tmp_path):
-  from bert import tasks  # pylint: disable=import-outside-toplevel
+  from bert.classifier import tasks  # pylint: disable=import-outside-toplevel
   (tmp_path / "train.tsv").write_text("label\ttext_a\n1\t好\n0\t差\t多余\n0\t坏\n", encoding="utf-8")
   processor = tasks.get_processor("chnsenticorp", skip_bad_rows=True)
   assert [e.text_a for e in processor.get_train_examples(str(tmp_path))] == ["好", "坏"]
@@ -168,7 +169,8 @@ def test_skip_bad_rows_trains_on_the_good_rows(tmp_path):
 
 def _build_head(is_regression, labels):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from bert import classifier_model, modeling  # pylint: disable=import-outside-toplevel
+  from bert import modeling  # pylint: disable=import-outside-toplevel
+  from bert.classifier import model as classifier_model  # pylint: disable=import-outside-toplevel
   graph = tf.Graph()
   with graph.as_default():
     config = modeling.BertConfig.from_dict(TINY_CONFIG)
@@ -205,8 +207,8 @@ def test_regression_head_uses_mean_squared_error():
 # ---- TPU padding and submission files ----------------------------------------------------------------------
 
 def test_padding_examples_are_zero_features_marked_unreal():
-  from bert import classifier_data  # pylint: disable=import-outside-toplevel
-  from bert.tasks import InputExample, PaddingInputExample  # pylint: disable=import-outside-toplevel
+  from bert.classifier import data as classifier_data  # pylint: disable=import-outside-toplevel
+  from bert.classifier.tasks import InputExample, PaddingInputExample  # pylint: disable=import-outside-toplevel
   padded, real = classifier_data.pad_examples([InputExample("a", "x")] * 5, 4)
   assert (len(padded), real) == (8, 5) and all(isinstance(e, PaddingInputExample) for e in padded[5:])
   feature = classifier_data.convert_single_example(0, padded[-1], ["0", "1"], 16, tokenizer=None)
@@ -214,8 +216,8 @@ def test_padding_examples_are_zero_features_marked_unreal():
 
 
 def test_glue_and_clue_submission_files(tmp_path):
-  from bert import classifier_outputs  # pylint: disable=import-outside-toplevel
-  from bert.tasks import InputExample  # pylint: disable=import-outside-toplevel
+  from bert.classifier import outputs as classifier_outputs  # pylint: disable=import-outside-toplevel
+  from bert.classifier.tasks import InputExample  # pylint: disable=import-outside-toplevel
   examples = [InputExample("t-1", "a", example_id="0"), InputExample("t-2", "b", example_id="1")]
   probabilities = np.array([[0.2, 0.8], [0.9, 0.1]])
   labels = classifier_outputs.predicted_labels(probabilities, ["entailment", "not_entailment"], False)
@@ -239,7 +241,10 @@ def test_tpu_style_padding_predicts_the_same_probabilities(trained_run):
   """The TPU path (examples padded to full batches, drop_remainder, padding filtered out) run on CPU gives the
   same 24 outputs as --do_predict."""
   import tokenization  # pylint: disable=import-outside-toplevel
-  from bert import classifier_model, classifier_runner, estimator_utils, modeling, tasks  # pylint: disable=import-outside-toplevel
+  from bert import estimator_utils, modeling  # pylint: disable=import-outside-toplevel
+  from bert.classifier import model as classifier_model  # pylint: disable=import-outside-toplevel
+  from bert.classifier import run as classifier_runner  # pylint: disable=import-outside-toplevel
+  from bert.classifier import tasks  # pylint: disable=import-outside-toplevel
 
   processor = tasks.get_processor("chnsenticorp")
   examples = processor.get_test_examples(str(trained_run["data"]))

@@ -1,4 +1,4 @@
-"""Tests for run_pretraining.py / bert.pretraining_run: training, evaluation, resume, checkpoint contract."""
+"""Tests for run_pretraining.py / bert.pretraining.run: training, evaluation, resume, checkpoint contract."""
 import dataclasses
 import json
 import os
@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from bert import estimator_utils
-from bert import pretraining_run
+from bert.pretraining import run as pretraining_run
 from bert.errors import UsageError
 from conftest import ROOT
 from pretraining_fixtures import TINY_CONFIG, write_config, write_records
@@ -117,8 +117,8 @@ def test_transformers_loads_the_checkpoint_with_the_same_masked_lm_logits(traine
   checkpoint = tf.train.latest_checkpoint(args.output_dir)
   # Our predictions on the eval file (PREDICT mode: log-probabilities at the masked positions).
   from bert import modeling
-  from bert import pretraining_input
-  from bert import pretraining_model
+  from bert.pretraining import data as pretraining_input
+  from bert.pretraining import model as pretraining_model
   config = modeling.BertConfig.from_json_file(args.bert_config_file)
   options = _options()
   model_fn = pretraining_model.model_fn_builder(config, None, 1e-3, 4, 1, options, args.output_dir)
@@ -382,9 +382,9 @@ def _dynamic_masking_records(tmp_path):
   return vocab, str(records)
 
 
-def test_dynamic_masking_uses_the_mask_and_tokens_of_the_records_vocabulary(tmp_path, monkeypatch):
+def test_pretraining_dynamic_masking_uses_the_mask_and_tokens_of_the_records_vocabulary(tmp_path, monkeypatch):
   vocab, records = _dynamic_masking_records(tmp_path)
-  from bert import pretraining_input
+  from bert.pretraining import data as pretraining_input
   built = []
   original_builder = pretraining_input.input_fn_builder
   monkeypatch.setattr(pretraining_input, "input_fn_builder",
@@ -417,7 +417,7 @@ def test_dynamic_masking_uses_the_mask_and_tokens_of_the_records_vocabulary(tmp_
                                        r"and no .stats.json beside them records their vocabulary: pass "
                                        r"--vocab_file"):
     pretraining_run.run(_args(tmp_path, input_file=records, output_dir=str(tmp_path / "o3")), _options())
-  from bert import dynamic_masking
+  from bert.pretraining import dynamic_masking
   given = dynamic_masking.resolve_masking_vocab([records], str(tmp_path / "vocab.txt"), 120)
   assert given.mask_id == 4 and set(given.replacement_ids) == candidates
 

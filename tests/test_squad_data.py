@@ -1,4 +1,4 @@
-"""Tests of bert.squad_data: SQuAD-format reading, answer repair, character-exact token spans, doc-stride windows."""
+"""Tests of bert.squad.data: SQuAD-format reading, answer repair, character-exact token spans, doc-stride windows."""
 import json
 import re
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bert import squad_data
+from bert.squad import data as squad_data
 from bert.errors import UsageError
 from conftest import shared_path
 

@@ -1,4 +1,4 @@
-"""Tests of bert.squad_postprocess, including the ORACLE test.
+"""Tests of bert.squad.postprocess, including the ORACLE test.
 
 The oracle feeds post-processing one-hot logits at the gold start/end token positions of every question.
 If reading, tokenisation, doc-stride windows, character offsets and answer-text recovery are right, the
@@ -11,9 +11,9 @@ import re
 import numpy as np
 import pytest
 
-from bert import squad_data
-from bert import squad_postprocess as post
-from bert import squad_scoring
+from bert.squad import data as squad_data
+from bert.squad import postprocess as post
+from bert.squad import scoring as squad_scoring
 from conftest import shared_path
 
 

@@ -1,11 +1,11 @@
-"""Tests of bert.squad_scoring: every scoring rule on hand-made cases (CMRC 2018/DRCD, SQuAD v1.1, v2.0)."""
+"""Tests of bert.squad.scoring: every scoring rule on hand-made cases (CMRC 2018/DRCD, SQuAD v1.1, v2.0)."""
 import json
 import subprocess
 import sys
 
 import pytest
 
-from bert import squad_scoring as scoring
+from bert.squad import scoring
 from bert.errors import UsageError
 from conftest import ROOT
 
@@ -204,13 +204,13 @@ def test_command_line(tmp_path):
                                   ensure_ascii=False), encoding="utf-8")
   prediction_file.write_text(json.dumps({"q1": "北京", "q2": "上"}, ensure_ascii=False), encoding="utf-8")
   out_file = tmp_path / "scores.json"
-  completed = subprocess.run([sys.executable, "-m", "bert.squad_scoring", "--dataset", "cmrc2018",
+  completed = subprocess.run([sys.executable, "-m", "bert.squad.scoring", "--dataset", "cmrc2018",
                               str(data_file), str(prediction_file), "--out_file", str(out_file)],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
   printed = json.loads(completed.stdout)
   assert printed["EM"] == 50.0 and printed["F1"] == pytest.approx(100 * (1 + 2 / 3) / 2)
   assert json.loads(out_file.read_text(encoding="utf-8")) == printed
-  failed = subprocess.run([sys.executable, "-m", "bert.squad_scoring", str(data_file), str(tmp_path / "nope")],
+  failed = subprocess.run([sys.executable, "-m", "bert.squad.scoring", str(data_file), str(tmp_path / "nope")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
   assert failed.returncode == 2
   assert failed.stderr.strip().splitlines() == ["error: prediction file not found: %s" % (tmp_path / "nope")]

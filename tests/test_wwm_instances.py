@@ -174,7 +174,7 @@ def test_no_nsp_packs_across_documents_with_a_sep(shared_parts):
   check_instance(instance, context, keys)
 
 
-def test_dynamic_masking_leaves_sequences_unmasked_and_numbers_words(shared_parts):
+def test_pretraining_dynamic_masking_leaves_sequences_unmasked_and_numbers_words(shared_parts):
   context = make_context(shared_parts, max_seq_length=32, dynamic_masking=True)
   built, keys, _ = build(context, [["研究生命的起源", "他们在和平饭店和平时一样"]])
   for instance in built:

@@ -440,7 +440,7 @@ def encode_instance(instance, context):
   # max_seq_length: the table lookup needs no range check.
   small = context.small_ids
   if options.dynamic_masking:
-    # No masked_lm_* features: readers then know the masks are theirs to draw (bert/pretraining_input.py).
+    # No masked_lm_* features: readers then know the masks are theirs to draw (bert/pretraining/data.py).
     word_ids = instances_lib.renumber_words(instance.word_ids)
     features = [
         ("input_ids", int64_feature(instance.input_ids + pad, small)),

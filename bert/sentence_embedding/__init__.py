@@ -1,7 +1,7 @@
 """Sentence-BERT: fine-tune a BERT checkpoint into a sentence-embedding model (run_sentence_embedding.py).
 
 Read as data -> model -> evaluation -> run:
-  data.py        sentence pairs from the task readers of bert.tasks (STS-B, GLUE-style TSV, AFQMC, BUSTM, OCNLI,
+  data.py        sentence pairs from the task readers of bert.classifier.tasks (STS-B, GLUE-style TSV, AFQMC, BUSTM, OCNLI,
                  XNLI, ...), checked (file:line errors), tokenized one side at a time, written as TFRecords;
   model.py       the siamese encoder (one BertModel, both sides stacked in the batch dimension), mean/[CLS]
                  pooling, the cosine-MSE and multiple-negatives-ranking losses, the TPUEstimator model_fn;

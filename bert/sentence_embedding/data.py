@@ -1,6 +1,6 @@
-"""Sentence pairs for Sentence-BERT: read through bert.tasks, checked, tokenized per side, stored as TFRecords.
+"""Sentence pairs for Sentence-BERT: read through bert.classifier.tasks, checked, tokenized per side, stored as TFRecords.
 
-Every pair task of bert.tasks can be read (`--task_name`):
+Every pair task of bert.classifier.tasks can be read (`--task_name`):
 - scored sets, a similarity score in [--score_min, --score_max]: `stsb` (STS Benchmark gz file or GLUE's
   train/dev/test.tsv, default range 0..5), and the generic `tsv`/`jsonl` tasks with --text_a_field,
   --text_b_field and --label_field naming the columns (default range 0..1);
@@ -26,10 +26,10 @@ import os
 import tensorflow as tf
 
 from bert import file_io
-from bert import tasks
+from bert.classifier import tasks
 from bert import tfrecord_input
 from bert.errors import UsageError
-from bert.tasks.base import FileStats
+from bert.classifier.tasks.base import FileStats
 
 SCORED = "scored"
 BINARY = "binary"
@@ -61,13 +61,13 @@ class SentencePair:
 
 
 class PairTask(object):
-  """A bert.tasks processor read as sentence pairs.
+  """A bert.classifier.tasks processor read as sentence pairs.
 
   Attributes:
     name: the canonical task name.
     kind: SCORED or BINARY.
     score_min, score_max: the range of scored sets (0 and 1 for binary sets).
-    processor: the bert.tasks DataProcessor (its `stats` count kept, skipped and dropped rows per file).
+    processor: the bert.classifier.tasks DataProcessor (its `stats` count kept, skipped and dropped rows per file).
   """
 
   def __init__(self, processor, score_min=None, score_max=None):

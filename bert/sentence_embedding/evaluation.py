@@ -13,7 +13,7 @@ import os
 import numpy as np
 from sklearn import metrics as sk_metrics
 
-from bert import classifier_outputs
+from bert.classifier import outputs as classifier_outputs
 from bert import file_io
 from bert import metrics
 from bert.sentence_embedding import data

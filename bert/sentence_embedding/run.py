@@ -21,7 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 import tokenization
-from bert import classifier_runner
+from bert.classifier import run as classifier_runner
 from bert import distribution
 from bert import estimator_utils
 from bert import file_io

@@ -11,7 +11,7 @@ Adapters, chosen automatically when the official files are absent:
   test label -1).
 """
 from bert.errors import UsageError
-from bert.tasks.base import DataProcessor, InputExample
+from bert.classifier.tasks.base import DataProcessor, InputExample
 
 _NLI_LABELS = ["contradiction", "entailment", "neutral"]
 

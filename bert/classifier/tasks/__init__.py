@@ -4,8 +4,8 @@
     examples = processor.get_train_examples(data_dir)
 """
 from bert.errors import UsageError
-from bert.tasks import chinese, generic, glue
-from bert.tasks.base import DataProcessor, InputExample, PaddingInputExample  # noqa: F401 (re-exported API)
+from bert.classifier.tasks import chinese, generic, glue
+from bert.classifier.tasks.base import DataProcessor, InputExample, PaddingInputExample  # noqa: F401 (re-exported API)
 
 PROCESSORS = {
     processor.name: processor for processor in (

@@ -1,4 +1,4 @@
-"""Tests for bert.pretraining_input: file patterns, first-record checks, the tf.data pipeline."""
+"""Tests for bert.pretraining.data: file patterns, first-record checks, the tf.data pipeline."""
 import json
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert import pretraining_input
+from bert.pretraining import data as pretraining_input
 from bert.errors import UsageError
 from pretraining_fixtures import write_records
 

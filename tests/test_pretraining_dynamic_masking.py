@@ -4,8 +4,8 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from bert import dynamic_masking
-from bert import pretraining_input
+from bert.pretraining import dynamic_masking
+from bert.pretraining import data as pretraining_input
 
 SEQ = 24
 MAX_PRED = 6

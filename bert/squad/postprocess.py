@@ -9,7 +9,7 @@ null_odds.json).
 
 Differences, on purpose:
 * The answer text is cut from the original context with the character offsets of the start and end tokens
-  (see `bert.squad_data`), so it is exactly the original text (Chinese without inserted spaces, original
+  (see `bert.squad.data`), so it is exactly the original text (Chinese without inserted spaces, original
   casing and accents) with no heuristic realignment.
 * The n-best start/end candidates are chosen among the context tokens of the window only (Google ranks all
   positions, so question or padding positions can crowd out valid ones).

@@ -1,6 +1,6 @@
 """Examples -> model features -> TFRecords -> input_fn, for sequence classification (Google's pipeline).
 
-Task readers live in `bert.tasks`; this module turns their InputExamples into fixed-length features
+Task readers live in `bert.classifier.tasks`; this module turns their InputExamples into fixed-length features
 ([CLS] a [SEP] b [SEP], segment ids 0/1, mask), writes them as TFRecords and builds the TPUEstimator input_fn.
 Regression tasks (STS-B) store a float `label_ids`; classification stores the label's index.
 """
@@ -12,7 +12,7 @@ from absl import logging
 
 from bert import file_io
 from bert import tfrecord_input
-from bert.tasks.base import PaddingInputExample
+from bert.classifier.tasks.base import PaddingInputExample
 
 
 class InputFeatures(object):

@@ -27,8 +27,8 @@ Another faithful quirk: the official punctuation list holds the two-character st
 with single characters, so a lone "…" is never removed. The same is done here.
 
 Usage:
-  python -m bert.squad_scoring --dataset cmrc2018 cmrc2018_dev.json predictions.json
-  python -m bert.squad_scoring --dataset squad --na_prob_file null_odds.json dev-v2.0.json predictions.json
+  python -m bert.squad.scoring --dataset cmrc2018 cmrc2018_dev.json predictions.json
+  python -m bert.squad.scoring --dataset squad --na_prob_file null_odds.json dev-v2.0.json predictions.json
 """
 
 import argparse
@@ -505,7 +505,7 @@ def evaluate_files(data_file, prediction_file, dataset_name="auto", na_prob_file
 
 def main(argv=None):
   parser = argparse.ArgumentParser(
-      prog="python -m bert.squad_scoring",
+      prog="python -m bert.squad.scoring",
       description="Official-rule EM/F1 for SQuAD v1.1/v2.0, CMRC 2018 and DRCD predictions (no NLTK needed).")
   parser.add_argument("data_file", help="gold SQuAD-format JSON (e.g. cmrc2018_dev.json)")
   parser.add_argument("prediction_file", help="predictions.json: {question id: answer}")

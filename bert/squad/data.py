@@ -15,7 +15,7 @@ Differences from Google's run_squad reader, and why:
   next answer or is skipped (counted too).
 * Context tokenisation is memoised per unit and done once per paragraph, not once per question.
 
-This module does not import TensorFlow; the TFRecord side lives in `bert.squad_model`.
+This module does not import TensorFlow; the TFRecord side lives in `bert.squad.model`.
 """
 
 import bisect

@@ -4,7 +4,7 @@ Records use Google's feature names (create_pretraining_data.py): input_ids, inpu
 max_seq_length), masked_lm_positions, masked_lm_ids (int64 x max_predictions_per_seq), masked_lm_weights
 (float x max_predictions_per_seq), next_sentence_labels (int64 x 1). Records for dynamic masking carry an
 int64 `word_ids` feature (x max_seq_length); their masks are drawn in the pipeline by
-`bert.dynamic_masking` through the `dynamic_masking_fn` hook.
+`bert.pretraining.dynamic_masking` through the `dynamic_masking_fn` hook.
 
 The first record of every file is checked in Python before any graph is built, so a size mismatch with the
 flags is one clear line instead of a TensorFlow shape error deep inside the input pipeline. Every record's

@@ -157,7 +157,7 @@ class DataProcessor(object):
     is_regression: True for a real-valued target (one output, mean squared error loss).
     no_gold_labels: label values meaning "annotators did not agree" (dropped, counted).
     submission: ("glue", "SST-2") / ("clue", "tnews") / None — which benchmark submission file --do_predict
-      writes (bert.classifier_outputs).
+      writes (bert.classifier.outputs).
   """
   name = None
   split_files = {}

@@ -10,9 +10,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from bert import classifier_data
-from bert import classifier_model
-from bert import classifier_outputs
+from bert.classifier import data as classifier_data
+from bert.classifier import model as classifier_model
+from bert.classifier import outputs as classifier_outputs
 from bert import distribution
 from bert import estimator_utils
 from bert import file_io

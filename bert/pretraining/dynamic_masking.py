@@ -140,7 +140,7 @@ def resolve_masking_vocab(record_files, vocab_file, vocab_size, flag_name="--inp
 
 
 def make_dynamic_masking_fn(max_seq_length, max_predictions_per_seq, vocab, seed=None, masked_lm_prob=0.15):
-  """Returns the `dynamic_masking_fn(dataset, is_training)` hook of `bert.pretraining_input.input_fn_builder`.
+  """Returns the `dynamic_masking_fn(dataset, is_training)` hook of `bert.pretraining.data.input_fn_builder`.
 
   Args:
     max_seq_length: length of input_ids / word_ids.

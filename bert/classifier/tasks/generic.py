@@ -7,7 +7,7 @@ accepted) in --data_dir, or any names with --train_file/--dev_file/--test_file. 
 no training file), so a later --do_predict run on the same data_dir maps ids to the same labels.
 """
 from bert.errors import UsageError
-from bert.tasks.base import DataProcessor, InputExample, optional_text
+from bert.classifier.tasks.base import DataProcessor, InputExample, optional_text
 
 
 class _GenericProcessor(DataProcessor):
@@ -49,7 +49,7 @@ class _GenericProcessor(DataProcessor):
                      "%r field in --data_dir" % (self.name, self.label_field))
 
   def _scratch_stats(self):
-    from bert.tasks.base import FileStats  # pylint: disable=import-outside-toplevel
+    from bert.classifier.tasks.base import FileStats  # pylint: disable=import-outside-toplevel
     return FileStats()
 
   def _required(self):

@@ -13,8 +13,8 @@ from absl import logging
 from bert import estimator_utils
 from bert import file_io
 from bert import modeling
-from bert import pretraining_input
-from bert import pretraining_model
+from bert.pretraining import data as pretraining_input
+from bert.pretraining import model as pretraining_model
 from bert.errors import UsageError
 
 
@@ -79,17 +79,17 @@ def _checked_input(patterns, flag_name, args, bert_config):
                                                        vocab_size=bert_config.vocab_size)
   masking_vocab = None
   if record_format.has_word_ids:
-    from bert import dynamic_masking
+    from bert.pretraining import dynamic_masking
     masking_vocab = dynamic_masking.resolve_masking_vocab(files, args.vocab_file, bert_config.vocab_size,
                                                           flag_name)
   return CheckedInput(files, record_format, flag_name, masking_vocab)
 
 
 def _dynamic_masking_fn(checked_input, args, options):
-  """The in-pipeline masking for word_ids records (bert.dynamic_masking), or None for pre-masked records."""
+  """The in-pipeline masking for word_ids records (bert.pretraining.dynamic_masking), or None for pre-masked records."""
   if checked_input.masking_vocab is None:
     return None
-  from bert import dynamic_masking
+  from bert.pretraining import dynamic_masking
   return dynamic_masking.make_dynamic_masking_fn(max_seq_length=args.max_seq_length,
                                                  max_predictions_per_seq=args.max_predictions_per_seq,
                                                  vocab=checked_input.masking_vocab, seed=options.tf_random_seed)

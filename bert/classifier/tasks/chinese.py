@@ -14,7 +14,7 @@ File layouts (first existing candidate wins; --train_file/--dev_file/--test_file
 import os
 
 from bert.errors import UsageError
-from bert.tasks.base import DataProcessor, InputExample, optional_text, strict_text_lines
+from bert.classifier.tasks.base import DataProcessor, InputExample, optional_text, strict_text_lines
 
 _CLUE_FILES = {
     "train": ("train.json", "train_few_all.json"),

@@ -331,8 +331,8 @@ def predict_masked_tokens(settings, model_dir, tfrecord_path, count):
   import tensorflow as tf
   from bert import estimator_utils
   from bert import modeling
-  from bert import pretraining_input
-  from bert import pretraining_model
+  from bert.pretraining import data as pretraining_input
+  from bert.pretraining import model as pretraining_model
   tf.get_logger().setLevel("ERROR")
   config = modeling.BertConfig.from_json_file(settings.bert_config_file)
   options = estimator_utils.RunOptions()
