@@ -63,7 +63,7 @@ def main(_):
   logging.set_verbosity(logging.INFO)
   try:
     from bert.pretraining import run as pretraining_run
-    result = pretraining_run.run(pretraining_run.PretrainingArgs.from_flags(FLAGS),
+    result = pretraining_run.run(common_flags.args_from_flags(pretraining_run.PretrainingArgs, FLAGS),
                                  common_flags.run_options_from_flags(FLAGS), common_flags.flag_dict(FLAGS))
   except UsageError as error:
     sys.exit("error: %s" % error)

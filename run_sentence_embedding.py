@@ -65,7 +65,8 @@ flags.DEFINE_bool("skip_bad_rows", False,
 def main(_):
   logging.set_verbosity(logging.INFO)
   try:
-    results = sentence_run.run(sentence_run.Args.from_flags(FLAGS), common_flags.run_options_from_flags(FLAGS),
+    results = sentence_run.run(common_flags.args_from_flags(sentence_run.Args, FLAGS),
+                               common_flags.run_options_from_flags(FLAGS),
                                common_flags.flag_dict(FLAGS))
   except UsageError as error:
     sys.exit("error: %s" % error)

@@ -17,6 +17,8 @@ Names, types and defaults of Google's flags are exactly those of Google's script
 `run_options_from_flags(FLAGS)` turns whichever run flags a script defined into a `RunOptions`, which is what
 library code (`bert.estimator_utils`) takes; library code never reads FLAGS itself.
 """
+import dataclasses
+
 from absl import flags
 
 from bert.estimator_utils import RunOptions
@@ -258,6 +260,11 @@ def flag_dict(flag_values=flags.FLAGS):
       continue
     names.update(flag.name for flag in module_flags)
   return {name: flag_values[name].value for name in sorted(names)}
+
+
+def args_from_flags(args_class, flag_values=flags.FLAGS):
+  """A stage's Args dataclass with every field read from the parsed flag of the same name."""
+  return args_class(**{field.name: flag_values[field.name].value for field in dataclasses.fields(args_class)})
 
 
 def require_flags(flag_values, names):

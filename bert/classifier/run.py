@@ -1,6 +1,12 @@
-"""The steps of run_classifier (train, evaluate, predict, export) as functions that take parameters.
+"""What run_classifier.py does, as a library function, and its steps (train, evaluate, predict, export).
 
-run_classifier.py parses flags and calls these in order; tests and benchmarks can call them directly.
+    args = Args(task_name="chnsenticorp", data_dir=..., vocab_file=..., bert_config_file=..., output_dir=...,
+                init_checkpoint=..., do_train=True, do_eval=True)
+    results = run(args, options)        # options: estimator_utils.RunOptions (CPU/GPU/TPU, precision, ...)
+
+Every requested split is read before anything is trained, so a missing or malformed file fails at once. In a
+TF_CONFIG cluster every worker trains; only the chief evaluates, predicts and exports. Tests and benchmarks
+can call the steps directly.
 """
 import dataclasses
 import os
@@ -10,6 +16,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+import tokenization
+from bert import modeling
+from bert.classifier import tasks
 from bert.classifier import data as classifier_data
 from bert.classifier import model as classifier_model
 from bert.classifier import outputs as classifier_outputs
@@ -18,6 +27,40 @@ from bert import estimator_utils
 from bert import file_io
 from bert import metrics
 from bert.errors import UsageError
+
+
+@dataclasses.dataclass
+class Args:
+  """The run_classifier.py flags that are not RunOptions (Google's names and defaults)."""
+  task_name: str = None
+  data_dir: str = None
+  vocab_file: str = None
+  bert_config_file: str = None
+  output_dir: str = None
+  init_checkpoint: str = None
+  do_lower_case: bool = True
+  max_seq_length: int = 128
+  do_train: bool = False
+  do_eval: bool = False
+  do_predict: bool = False
+  train_batch_size: int = 32
+  eval_batch_size: int = 8
+  predict_batch_size: int = 8
+  learning_rate: float = 5e-5
+  num_train_epochs: float = 3.0
+  warmup_proportion: float = 0.1
+  num_train_steps: int = None
+  export_dir: str = None
+  skip_bad_rows: bool = False
+  train_file: str = None
+  dev_file: str = None
+  test_file: str = None
+  text_a_field: str = "text_a"
+  text_b_field: str = None
+  label_field: str = "label"
+  id_field: str = None
+  labels: list = None
+  xnli_language: str = "zh"
 
 
 @dataclasses.dataclass
@@ -202,3 +245,99 @@ def _global_step(output_dir):
   if checkpoint is None:
     return 0
   return int(tf.train.load_variable(checkpoint, "global_step"))
+
+
+def build_processor(args):
+  """The task's DataProcessor, configured from the flags."""
+  return tasks.get_processor(
+      args.task_name, data_dir=args.data_dir, skip_bad_rows=args.skip_bad_rows,
+      train_file=args.train_file, dev_file=args.dev_file, test_file=args.test_file,
+      xnli_language=args.xnli_language, text_a_field=args.text_a_field,
+      text_b_field=args.text_b_field, label_field=args.label_field, labels=args.labels,
+      id_field=args.id_field)
+
+
+def log_data_stats(processor):
+  """Logs, per file read, how many examples were kept, skipped (bad rows) and dropped (no gold label)."""
+  for path, stats in processor.stats.items():
+    counts = stats.as_dict()
+    logging.info("%s: %d examples, %d bad rows skipped, %d without gold label dropped", path,
+                 counts["examples"], counts["skipped_bad_rows"], counts["dropped_no_gold_label"])
+
+
+def validate(args):
+  """Raises UsageError for missing required flags or impossible values."""
+  for name in ("task_name", "vocab_file", "bert_config_file", "output_dir"):
+    if getattr(args, name) is None:
+      raise UsageError("--%s is required" % name)
+  if not (args.do_train or args.do_eval or args.do_predict or args.export_dir):
+    raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
+  if (args.do_train or args.do_eval or args.do_predict) and not args.data_dir:
+    raise UsageError("--data_dir is required")
+  for name in ("train_batch_size", "eval_batch_size", "predict_batch_size", "max_seq_length"):
+    if getattr(args, name) < 1:
+      raise UsageError("--%s must be >= 1, got %d" % (name, getattr(args, name)))
+  if args.max_seq_length < 3:
+    raise UsageError("--max_seq_length must be at least 3 ([CLS] text [SEP]), got %d" % args.max_seq_length)
+
+
+def run(args, options=None, flag_values=None):
+  """Runs the requested steps (train, eval, predict, export).
+
+  Args:
+    args: Args.
+    options: estimator_utils.RunOptions (default: CPU, fp32).
+    flag_values: dict of all flags, recorded in output_dir/run_flags.json (default: args and options).
+
+  Raises:
+    UsageError: bad flags, config, data or checkpoint.
+  """
+  options = options or estimator_utils.RunOptions()
+  options.validate()
+  validate(args)
+  tokenization.validate_case_matches_checkpoint(args.do_lower_case, args.init_checkpoint)
+  bert_config = modeling.BertConfig.from_json_file(args.bert_config_file)
+  modeling.check_sequence_length(bert_config, args.max_seq_length, what="--max_seq_length")
+  distribution.prepare_devices(options)  # before the first TensorFlow op fixes the devices
+  processor = build_processor(args)
+  label_list = processor.get_labels()
+  tokenizer = tokenization.FullTokenizer(vocab_file=args.vocab_file, do_lower_case=args.do_lower_case)
+  setup = ClassifierSetup(processor, label_list, tokenizer, args.max_seq_length, args.output_dir,
+                          use_tpu=options.use_tpu)
+  # Every requested split is read before anything is trained, so a missing or malformed file fails at once.
+  train_examples, num_train_steps, num_warmup_steps = None, 1, 0
+  if args.do_train:
+    train_examples = processor.get_train_examples(args.data_dir)
+    num_train_steps = num_train_steps_for(
+        len(train_examples), args.train_batch_size, args.num_train_epochs, args.num_train_steps)
+    num_warmup_steps = int(num_train_steps * args.warmup_proportion)
+  dev_sets = processor.dev_sets(args.data_dir) if args.do_eval else None
+  test_sets = processor.test_sets(args.data_dir) if args.do_predict else None
+  log_data_stats(processor)
+  if flag_values is None:
+    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+  estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
+
+  def make_model_fn(run_options):
+    return classifier_model.model_fn_builder(
+        bert_config=bert_config, num_labels=setup.num_labels, init_checkpoint=args.init_checkpoint,
+        learning_rate=args.learning_rate, num_train_steps=num_train_steps, num_warmup_steps=num_warmup_steps,
+        run_options=run_options, use_one_hot_embeddings=run_options.use_tpu,
+        is_regression=processor.is_regression, output_dir=args.output_dir)
+
+  estimator = estimator_utils.build_estimator(
+      make_model_fn(options), options, args.output_dir, args.train_batch_size,
+      eval_batch_size=args.eval_batch_size, predict_batch_size=args.predict_batch_size)
+  if args.do_train:
+    train(estimator, setup, train_examples, num_train_steps,
+          seed=12345 if options.tf_random_seed is None else options.tf_random_seed)
+  if not distribution.is_chief():
+    logging.info("Not the chief: evaluation, prediction and export are left to worker 0.")
+    return
+  if args.do_eval:
+    evaluate(estimator, setup, dev_sets, args.eval_batch_size)
+  if args.do_predict:
+    for path in predict_test_sets(estimator, setup, test_sets, args.predict_batch_size):
+      logging.info("wrote %s", path)
+  if args.export_dir:
+    export(make_model_fn, options, setup, args.export_dir)

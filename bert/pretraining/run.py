@@ -40,11 +40,6 @@ class PretrainingArgs:
   no_nsp: bool = False
   eval_all_checkpoints: bool = False
 
-  @classmethod
-  def from_flags(cls, flag_values):
-    """Reads the fields from parsed absl flags of the same names."""
-    return cls(**{field.name: flag_values[field.name].value for field in dataclasses.fields(cls)})
-
   def validate(self):
     """Raises UsageError for missing or inconsistent values."""
     for name in ("bert_config_file", "input_file", "output_dir"):

@@ -71,11 +71,6 @@ class Args:
   xnli_language: str = "zh"
   skip_bad_rows: bool = False
 
-  @classmethod
-  def from_flags(cls, flag_values):
-    """Reads the fields from parsed absl flags of the same names."""
-    return cls(**{field.name: flag_values[field.name].value for field in dataclasses.fields(cls)})
-
   def validate(self):
     """Raises UsageError for missing or impossible values."""
     for name in ("task_name", "vocab_file", "bert_config_file", "output_dir"):
