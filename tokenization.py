@@ -27,8 +27,13 @@ import unicodedata
 
 from bert.errors import UsageError
 
+# BERT's special tokens, named once for the whole project (vocabularies, sequence builders, masking, export).
+PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+CLS_TOKEN = "[CLS]"
+SEP_TOKEN = "[SEP]"
+MASK_TOKEN = "[MASK]"
+SPECIAL_TOKENS = (PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN)
 _UNUSED_TOKEN_RE = re.compile(r"\[unused\d+\]\Z")
 # A literal that could be a special token: brackets around letters/digits. Membership is then checked
 # against the tokenizer's own set, so "[abc]" in ordinary text is left to the normal rules.

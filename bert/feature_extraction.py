@@ -20,6 +20,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+import tokenization
 from bert import estimator_utils
 from bert import file_io
 from bert import modeling
@@ -108,10 +109,10 @@ def convert_example(example, seq_length, tokenizer):
     _truncate_seq_pair(tokens_a, tokens_b, seq_length - 3)
   else:
     tokens_a = tokens_a[:seq_length - 2]
-  tokens = ["[CLS]"] + tokens_a + ["[SEP]"]
+  tokens = [tokenization.CLS_TOKEN] + tokens_a + [tokenization.SEP_TOKEN]
   type_ids = [0] * len(tokens)
   if tokens_b is not None:
-    tokens += tokens_b + ["[SEP]"]
+    tokens += tokens_b + [tokenization.SEP_TOKEN]
     type_ids += [1] * (len(tokens_b) + 1)
   input_ids = tokenizer.convert_tokens_to_ids(tokens)
   padding = seq_length - len(input_ids)

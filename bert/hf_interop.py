@@ -22,6 +22,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+import tokenization
 from bert import estimator_utils
 from bert import file_io
 from bert.errors import UsageError
@@ -34,8 +35,9 @@ ARCHITECTURES = {
     "classifier": "BertForSequenceClassification",
     "squad": "BertForQuestionAnswering",
 }
-SPECIAL_TOKENS_MAP = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-                      "mask_token": "[MASK]"}
+SPECIAL_TOKENS_MAP = {"unk_token": tokenization.UNK_TOKEN, "sep_token": tokenization.SEP_TOKEN,
+                      "pad_token": tokenization.PAD_TOKEN, "cls_token": tokenization.CLS_TOKEN,
+                      "mask_token": tokenization.MASK_TOKEN}
 # tf_slim.layers.layer_norm (used by bert.modeling, as in Google's code) hard-codes this epsilon.
 TF_LAYER_NORM_EPSILON = 1e-12
 # Google's bert_config.json fields, in their order.

@@ -18,11 +18,12 @@ from tokenizers import normalizers
 from tokenizers import pre_tokenizers
 from tokenizers import trainers
 
+import tokenization
 from bert import file_io
 from bert import file_patterns
 from bert.errors import UsageError
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+SPECIAL_TOKENS = tokenization.SPECIAL_TOKENS
 # Size of Google's chinese_L-12_H-768_A-12 vocabulary, so configs/ presets fit without edits.
 DEFAULT_VOCAB_SIZE = 21128
 

@@ -33,19 +33,15 @@ import sys
 import threading
 import time
 
+import tokenization
 from bert import file_patterns
 from bert.errors import UsageError
 from wwm import alignment
 from wwm import instances as instances_lib
 from wwm import masking
+from wwm import record_schema as schema
 from wwm import tfrecord
 
-FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
-                 "masked_lm_weights", "next_sentence_labels")
-# --dynamic_masking records: input_ids (unmasked), input_mask, segment_ids, next_sentence_labels and word_ids
-# (word index 0.. per position, -1 for [CLS], [SEP] and padding); no masked_lm_* features.
-DYNAMIC_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "next_sentence_labels", "word_ids")
-WORD_IDS_FEATURE = "word_ids"
 # A document longer than this many characters is cut into several (counted), so no single document can
 # make a chunk unbounded.
 MAX_DOCUMENT_CHARS = 1000000
@@ -58,7 +54,7 @@ PARENT_WATCHDOG_SECONDS = 1.0
 WAIT_TICK_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # Tokens every instance is built with ([CLS] A [SEP] B [SEP], [MASK] for masked positions).
-REQUIRED_TOKENS = ("[CLS]", "[SEP]", "[MASK]")
+REQUIRED_TOKENS = (tokenization.CLS_TOKEN, tokenization.SEP_TOKEN, tokenization.MASK_TOKEN)
 # Without --stats_file the stats JSON is NAME.stats.json beside the first output NAME (unsharded name).
 STATS_SUFFIX = ".stats.json"
 _SHARD_NAME_RE = re.compile(r"(.+)-\d{5}-of-\d{5}\Z")
@@ -300,12 +296,15 @@ class WorkerContext(object):
     self.config = instances_lib.InstanceConfig(
         max_seq_length=options.max_seq_length, short_seq_prob=options.short_seq_prob,
         masked_lm_prob=options.masked_lm_prob, max_predictions_per_seq=options.max_predictions_per_seq,
-        cls_id=vocab["[CLS]"], sep_id=vocab["[SEP]"], mask_id=vocab["[MASK]"],
+        cls_id=vocab[tokenization.CLS_TOKEN], sep_id=vocab[tokenization.SEP_TOKEN],
+        mask_id=vocab[tokenization.MASK_TOKEN],
         candidates=masking.replacement_candidates(vocab), per_token_decision=options.per_token_decision,
         dynamic_masking=options.dynamic_masking)
-    self.encoder = tfrecord.ExampleEncoder(DYNAMIC_FEATURE_NAMES if options.dynamic_masking else FEATURE_NAMES)
+    self.encoder = tfrecord.ExampleEncoder(schema.DYNAMIC_MASKING_FEATURES if options.dynamic_masking
+                                           else schema.STATIC_MASKING_FEATURES)
     # Tokens that only the pipeline may place: literal occurrences in the text are removed (and counted).
-    self.structural_ids = frozenset(vocab[t] for t in ("[CLS]", "[SEP]", "[MASK]", "[PAD]") if t in vocab)
+    structural = (tokenization.CLS_TOKEN, tokenization.SEP_TOKEN, tokenization.MASK_TOKEN, tokenization.PAD_TOKEN)
+    self.structural_ids = frozenset(vocab[t] for t in structural if t in vocab)
     self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
     self._mask_features = {}
     self._weight_features = {}
@@ -443,23 +442,23 @@ def encode_instance(instance, context):
     # No masked_lm_* features: readers then know the masks are theirs to draw (bert/pretraining/data.py).
     word_ids = instances_lib.renumber_words(instance.word_ids)
     features = [
-        ("input_ids", int64_feature(instance.input_ids + pad, small)),
-        ("input_mask", context.input_mask_feature(length)),
-        ("segment_ids", int64_feature(instance.segment_ids + pad, small)),
-        ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
-        (WORD_IDS_FEATURE, int64_feature(word_ids + [-1] * len(pad))),
+        (schema.INPUT_IDS, int64_feature(instance.input_ids + pad, small)),
+        (schema.INPUT_MASK, context.input_mask_feature(length)),
+        (schema.SEGMENT_IDS, int64_feature(instance.segment_ids + pad, small)),
+        (schema.NEXT_SENTENCE_LABELS, int64_feature([instance.next_sentence_label])),
+        (schema.WORD_IDS, int64_feature(word_ids + [-1] * len(pad))),
     ]
     return context.encoder.encode(features)
   num_masked = len(instance.masked_lm_positions)
   lm_pad = [0] * (options.max_predictions_per_seq - num_masked)
   features = [
-      ("input_ids", int64_feature(instance.input_ids + pad, small)),
-      ("input_mask", context.input_mask_feature(length)),
-      ("segment_ids", int64_feature(instance.segment_ids + pad, small)),
-      ("masked_lm_positions", int64_feature(instance.masked_lm_positions + lm_pad, small)),
-      ("masked_lm_ids", int64_feature(instance.masked_lm_ids + lm_pad, small)),
-      ("masked_lm_weights", context.weights_feature(num_masked)),
-      ("next_sentence_labels", int64_feature([instance.next_sentence_label])),
+      (schema.INPUT_IDS, int64_feature(instance.input_ids + pad, small)),
+      (schema.INPUT_MASK, context.input_mask_feature(length)),
+      (schema.SEGMENT_IDS, int64_feature(instance.segment_ids + pad, small)),
+      (schema.MASKED_LM_POSITIONS, int64_feature(instance.masked_lm_positions + lm_pad, small)),
+      (schema.MASKED_LM_IDS, int64_feature(instance.masked_lm_ids + lm_pad, small)),
+      (schema.MASKED_LM_WEIGHTS, context.weights_feature(num_masked)),
+      (schema.NEXT_SENTENCE_LABELS, int64_feature([instance.next_sentence_label])),
   ]
   return context.encoder.encode(features)
 

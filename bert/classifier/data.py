@@ -10,6 +10,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
+import tokenization
 from bert import file_io
 from bert import tfrecord_input
 from bert.classifier.tasks.base import PaddingInputExample
@@ -61,10 +62,10 @@ def convert_single_example(ex_index, example, label_list, max_seq_length, tokeni
   elif len(tokens_a) > max_seq_length - 2:
     tokens_a = tokens_a[:max_seq_length - 2]
 
-  tokens = ["[CLS]"] + tokens_a + ["[SEP]"]
+  tokens = [tokenization.CLS_TOKEN] + tokens_a + [tokenization.SEP_TOKEN]
   segment_ids = [0] * len(tokens)
   if tokens_b:
-    tokens += tokens_b + ["[SEP]"]
+    tokens += tokens_b + [tokenization.SEP_TOKEN]
     segment_ids += [1] * (len(tokens_b) + 1)
   input_ids = tokenizer.convert_tokens_to_ids(tokens)
   input_mask = [1] * len(input_ids)

@@ -21,17 +21,18 @@ from bert import distribution
 from bert import file_patterns
 from bert import tfrecord_input
 from bert.errors import UsageError
+from wwm import record_schema as schema
 
-SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
-PREDICTION_FEATURES = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
-WORD_IDS = "word_ids"
-NEXT_SENTENCE_LABELS = "next_sentence_labels"
+# The record schema is the writer's (wwm/record_schema.py), imported rather than restated.
+SEQUENCE_FEATURES = schema.SEQUENCE_FEATURES
+PREDICTION_FEATURES = schema.PREDICTION_FEATURES
+WORD_IDS = schema.WORD_IDS
+NEXT_SENTENCE_LABELS = schema.NEXT_SENTENCE_LABELS
+TOKEN_ID_FEATURES = schema.TOKEN_ID_FEATURES
 
 # What the first record says about a set of files.
 RecordFormat = collections.namedtuple("RecordFormat", ["has_word_ids", "has_next_sentence_labels",
                                                        "has_masked_lm"])
-# Features holding token ids (embedding rows / output classes of the model).
-TOKEN_ID_FEATURES = ("input_ids", "masked_lm_ids")
 # First datum of the in-graph id check's assert message, so its failure can be told apart from others.
 _ID_CHECK_MARKER = "token id beyond the vocab_size of the model"
 _ID_CHECK_RE = re.compile(re.escape(_ID_CHECK_MARKER) + r"\] \[(.*?)\] \[(-?\d+)\] \[(\d+)\]")
@@ -222,9 +223,9 @@ def feature_spec(max_seq_length, max_predictions_per_seq, record_format, no_nsp=
   """The tf.io.parse_single_example spec for records of `record_format`."""
   spec = {name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in SEQUENCE_FEATURES}
   if record_format.has_masked_lm:
-    spec["masked_lm_positions"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
-    spec["masked_lm_ids"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
-    spec["masked_lm_weights"] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32)
+    spec[schema.MASKED_LM_POSITIONS] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
+    spec[schema.MASKED_LM_IDS] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
+    spec[schema.MASKED_LM_WEIGHTS] = tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32)
   if record_format.has_word_ids:
     spec[WORD_IDS] = tf.io.FixedLenFeature([max_seq_length], tf.int64)
   if record_format.has_next_sentence_labels and not no_nsp:

@@ -20,6 +20,7 @@ import time
 
 from tqdm import tqdm
 
+import tokenization
 from bert import data_split
 from bert import file_io
 from bert.errors import UsageError
@@ -358,9 +359,9 @@ def format_prediction(record, guesses, inv_vocab, width=70):
   text = []
   for position, token_id in enumerate(record["input_ids"]):
     token = inv_vocab.get(token_id, "?")
-    if token in ("[CLS]", "[PAD]"):
+    if token in (tokenization.CLS_TOKEN, tokenization.PAD_TOKEN):
       continue
-    if token == "[SEP]":
+    if token == tokenization.SEP_TOKEN:
       token = " / "
     text.append("＿" if position in masked else token.replace("##", ""))
   text = "".join(text).strip(" /")

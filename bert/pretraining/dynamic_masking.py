@@ -47,12 +47,12 @@ def masking_vocab(vocab):
   Raises:
     UsageError: the vocabulary has no [MASK] token or no ordinary token.
   """
-  if "[MASK]" not in vocab:
+  if tokenization.MASK_TOKEN not in vocab:
     raise UsageError("the vocabulary has no [MASK] token, which masked-LM training needs")
   candidates = masking.replacement_candidates(vocab)
   if not candidates:
     raise UsageError("the vocabulary has no ordinary token to draw random replacements from")
-  return MaskingVocab(mask_id=vocab["[MASK]"], replacement_ids=candidates)
+  return MaskingVocab(mask_id=vocab[tokenization.MASK_TOKEN], replacement_ids=candidates)
 
 
 def recorded_vocabs(record_files):

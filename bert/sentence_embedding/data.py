@@ -25,6 +25,7 @@ import os
 
 import tensorflow as tf
 
+import tokenization
 from bert import file_io
 from bert.classifier import tasks
 from bert import tfrecord_input
@@ -204,7 +205,7 @@ SideFeatures = collections.namedtuple("SideFeatures", ["input_ids", "input_mask"
 
 def encode_sentence(text, tokenizer, max_seq_length):
   """`[CLS] tokens [SEP]` of one sentence, truncated to max_seq_length and zero-padded."""
-  tokens = ["[CLS]"] + tokenizer.tokenize(text)[:max_seq_length - 2] + ["[SEP]"]
+  tokens = [tokenization.CLS_TOKEN] + tokenizer.tokenize(text)[:max_seq_length - 2] + [tokenization.SEP_TOKEN]
   ids = tokenizer.convert_tokens_to_ids(tokens)
   padding = max_seq_length - len(ids)
   return SideFeatures(ids + [0] * padding, [1] * len(ids) + [0] * padding)

@@ -27,6 +27,7 @@ import unicodedata
 
 import numpy as np
 
+import tokenization
 from bert.errors import UsageError
 
 UNIQUE_ID_START = 1000000000
@@ -359,7 +360,7 @@ class ContextTokenizer:
   def __init__(self, tokenizer):
     self.tokenizer = tokenizer
     wordpiece = getattr(tokenizer, "wordpiece_tokenizer", None)
-    self.unk_token = getattr(wordpiece, "unk_token", "[UNK]")
+    self.unk_token = getattr(wordpiece, "unk_token", tokenization.UNK_TOKEN)
     self._unit_cache = {}
     self._doc_cache = {}
 
@@ -548,10 +549,10 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length, doc_stride
 def _build_feature(unique_id, example_index, span_index, query_tokens, doc, spans, best_window, tokenizer,
                    max_seq_length):
   span_start, span_length = spans[span_index]
-  tokens = ["[CLS]"] + list(query_tokens) + ["[SEP]"]
+  tokens = [tokenization.CLS_TOKEN] + list(query_tokens) + [tokenization.SEP_TOKEN]
   doc_offset = len(tokens)
   tokens.extend(doc.tokens[span_start:span_start + span_length])
-  tokens.append("[SEP]")
+  tokens.append(tokenization.SEP_TOKEN)
   segment_ids = [0] * doc_offset + [1] * (span_length + 1)
   input_ids = tokenizer.convert_tokens_to_ids(tokens)
   input_mask = [1] * len(input_ids)
