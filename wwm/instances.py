@@ -78,10 +78,18 @@ def create_instances_from_document(documents, document_index, config, rng):
     list of Instance.
   """
   document = documents[document_index]
+  # Room for [CLS], [SEP] and [SEP].
   max_num_tokens = config.max_seq_length - 3
+  # Filling every sequence to max_seq_length would make pretraining see only full-length inputs, while
+  # fine-tuning inputs are often short: a model that never saw short sequences does worse on them. So a small
+  # share of instances (short_seq_prob) aims at a random shorter length. The padding this costs is cheap next
+  # to that mismatch.
   target_seq_length = max_num_tokens
   if rng.random() < config.short_seq_prob:
     target_seq_length = rng.randint(2, max_num_tokens)
+  # Segments are built from whole sentences rather than cut at a fixed token count: next-sentence prediction
+  # asks whether B continues A, and a cut mid-sentence would give the model a syntactic shortcut (a clause
+  # split across A and B) instead of making it judge coherence.
   instances = []
   current_chunk = []
   current_length = 0
@@ -91,6 +99,8 @@ def create_instances_from_document(documents, document_index, config, rng):
     current_chunk.append(segment)
     current_length += len(segment[0])
     if i == len(document) - 1 or current_length >= target_seq_length:
+      # A takes a random number of the chunk's sentences (at least one), B the rest, so the A/B boundary
+      # falls at every sentence position rather than always in the middle.
       a_end = 1
       if len(current_chunk) >= 2:
         a_end = rng.randint(1, len(current_chunk) - 1)
@@ -171,7 +181,12 @@ def _concat(sentences):
 
 
 def _truncate_seq_pair(a_ids, a_words, b_ids, b_words, max_num_tokens, rng):
-  """Google's truncation: drop from the front or back (at random) of the longer segment until it fits."""
+  """Google's truncation: drop from the front or back (at random) of the longer segment until it fits.
+
+  Always the longer segment, so a short A or B keeps all of its tokens; front or back at random, so neither
+  the start nor the end of a segment is systematically lost (which would bias what the model learns about
+  how texts begin or end).
+  """
   while len(a_ids) + len(b_ids) > max_num_tokens:
     if len(a_ids) > len(b_ids):
       ids, words = a_ids, a_words

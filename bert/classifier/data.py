@@ -62,12 +62,18 @@ def convert_single_example(ex_index, example, label_list, max_seq_length, tokeni
   elif len(tokens_a) > max_seq_length - 2:
     tokens_a = tokens_a[:max_seq_length - 2]
 
+  # [CLS] A [SEP] (B [SEP]), A's positions (with [CLS] and the first [SEP]) in segment 0 and B's in segment 1:
+  # the layout pretraining used for next-sentence prediction, so the encoder already tells the two texts
+  # apart. The head reads the [CLS] vector, which pretraining trained to summarise the pair; it becomes a
+  # useful sentence(-pair) representation only through fine-tuning.
   tokens = [tokenization.CLS_TOKEN] + tokens_a + [tokenization.SEP_TOKEN]
   segment_ids = [0] * len(tokens)
   if tokens_b:
     tokens += tokens_b + [tokenization.SEP_TOKEN]
     segment_ids += [1] * (len(tokens_b) + 1)
   input_ids = tokenizer.convert_tokens_to_ids(tokens)
+  # Real tokens have mask 1; the zero padding up to max_seq_length (fixed shapes for TPU batches) has mask 0,
+  # so attention never looks at it.
   input_mask = [1] * len(input_ids)
   padding = max_seq_length - len(input_ids)
   input_ids += [0] * padding
