@@ -22,7 +22,7 @@ import dataclasses
 from absl import flags
 
 from bert.estimator_utils import RunOptions
-from bert.errors import UsageError
+from bert import errors
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adamw", "lamb")
@@ -275,9 +275,7 @@ def require_flags(flag_values, names):
     flag_values: parsed absl FlagValues.
     names: flag names that must be set.
   """
-  for name in names:
-    if flag_values[name].value is None:
-      raise UsageError("--%s is required" % name)
+  errors.require(flag_values, names)
 
 
 def define_finetuning_flags(modes, max_seq_length, flag_values=flags.FLAGS):

@@ -26,6 +26,7 @@ from bert import distribution
 from bert import estimator_utils
 from bert import file_io
 from bert import metrics
+from bert import errors
 from bert.errors import UsageError
 
 
@@ -267,9 +268,7 @@ def log_data_stats(processor):
 
 def validate(args):
   """Raises UsageError for missing required flags or impossible values."""
-  for name in ("task_name", "vocab_file", "bert_config_file", "output_dir"):
-    if getattr(args, name) is None:
-      raise UsageError("--%s is required" % name)
+  errors.require(args, ("task_name", "vocab_file", "bert_config_file", "output_dir"))
   if not (args.do_train or args.do_eval or args.do_predict or args.export_dir):
     raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
   if (args.do_train or args.do_eval or args.do_predict) and not args.data_dir:

@@ -15,6 +15,7 @@ from bert import file_io
 from bert import modeling
 from bert.pretraining import data as pretraining_input
 from bert.pretraining import model as pretraining_model
+from bert import errors
 from bert.errors import UsageError
 
 
@@ -42,9 +43,7 @@ class PretrainingArgs:
 
   def validate(self):
     """Raises UsageError for missing or inconsistent values."""
-    for name in ("bert_config_file", "input_file", "output_dir"):
-      if not getattr(self, name):
-        raise UsageError("--%s is required" % name)
+    errors.require(self, ("bert_config_file", "input_file", "output_dir"))
     if not self.do_train and not self.do_eval:
       raise UsageError("nothing to do: give --do_train, --do_eval or both")
     for name in ("max_seq_length", "max_predictions_per_seq", "train_batch_size", "eval_batch_size",

@@ -27,6 +27,7 @@ from bert import estimator_utils
 from bert import file_io
 from bert import hf_interop
 from bert import modeling
+from bert import errors
 from bert.errors import UsageError
 from bert.sentence_embedding import data
 from bert.sentence_embedding import evaluation
@@ -73,9 +74,7 @@ class Args:
 
   def validate(self):
     """Raises UsageError for missing or impossible values."""
-    for name in ("task_name", "vocab_file", "bert_config_file", "output_dir"):
-      if not getattr(self, name):
-        raise UsageError("--%s is required" % name)
+    errors.require(self, ("task_name", "vocab_file", "bert_config_file", "output_dir"))
     if not (self.do_train or self.do_eval or self.do_predict or self.export_dir):
       raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
     if (self.do_train or self.do_eval or self.do_predict) and not self.data_dir:

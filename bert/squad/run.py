@@ -20,6 +20,7 @@ from bert import distribution
 from bert import estimator_utils
 from bert import file_io
 from bert import modeling
+from bert import errors
 from bert.errors import UsageError
 from bert.squad import data as squad_data
 from bert.squad import model as squad_model
@@ -169,9 +170,7 @@ def run(args, options=None, flag_values=None):
   """
   options = options or estimator_utils.RunOptions()
   options.validate()
-  for name in ("vocab_file", "bert_config_file", "output_dir"):
-    if getattr(args, name) is None:
-      raise UsageError("--%s is required" % name)
+  errors.require(args, ("vocab_file", "bert_config_file", "output_dir"))
   tokenization.validate_case_matches_checkpoint(args.do_lower_case, args.init_checkpoint)
   bert_config = modeling.BertConfig.from_json_file(args.bert_config_file)
   validate(args, bert_config)
