@@ -23,6 +23,7 @@ from absl import flags
 
 from bert.estimator_utils import RunOptions
 from bert import errors
+from bert.errors import UsageError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adamw", "lamb")
@@ -260,6 +261,58 @@ def flag_dict(flag_values=flags.FLAGS):
       continue
     names.update(flag.name for flag in module_flags)
   return {name: flag_values[name].value for name in sorted(names)}
+
+
+@dataclasses.dataclass
+class FinetuningArgs:
+  """The fields of Google's fine-tuning flags (define_finetuning_flags) that every fine-tuning stage's Args has."""
+  vocab_file: str = None
+  bert_config_file: str = None
+  output_dir: str = None
+  init_checkpoint: str = None
+  do_lower_case: bool = True
+  max_seq_length: int = 128
+  do_train: bool = False
+  do_predict: bool = False
+  train_batch_size: int = 32
+  predict_batch_size: int = 8
+  learning_rate: float = 5e-5
+  num_train_epochs: float = 3.0
+  warmup_proportion: float = 0.1
+  num_train_steps: int = None
+
+
+@dataclasses.dataclass
+class TaskArgs(FinetuningArgs):
+  """FinetuningArgs plus the fields of a task read from a data directory (classification, sentence pairs)."""
+  task_name: str = None
+  data_dir: str = None
+  do_eval: bool = False
+  eval_batch_size: int = 8
+  export_dir: str = None
+  skip_bad_rows: bool = False
+  train_file: str = None
+  dev_file: str = None
+  test_file: str = None
+  text_a_field: str = "text_a"
+  label_field: str = "label"
+  id_field: str = None
+  xnli_language: str = "zh"
+
+  def validate(self):
+    """Raises UsageError for a missing required flag, nothing to do, or an impossible size."""
+    errors.require(self, ("task_name", "vocab_file", "bert_config_file", "output_dir"))
+    if not (self.do_train or self.do_eval or self.do_predict or self.export_dir):
+      raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
+    if (self.do_train or self.do_eval or self.do_predict) and not self.data_dir:
+      raise UsageError("--data_dir is required")
+    for name in ("train_batch_size", "eval_batch_size", "predict_batch_size"):
+      if getattr(self, name) < 1:
+        raise UsageError("--%s must be >= 1, got %d" % (name, getattr(self, name)))
+    if self.max_seq_length < 3:
+      raise UsageError("--max_seq_length must be at least 3 ([CLS] text [SEP]), got %d" % self.max_seq_length)
+    if self.num_train_steps is not None and self.num_train_steps < 1:
+      raise UsageError("--num_train_steps must be >= 1, got %d" % self.num_train_steps)
 
 
 def args_from_flags(args_class, flag_values=flags.FLAGS):

@@ -22,46 +22,19 @@ from bert.classifier import tasks
 from bert.classifier import data as classifier_data
 from bert.classifier import model as classifier_model
 from bert.classifier import outputs as classifier_outputs
+from bert import common_flags
 from bert import distribution
 from bert import estimator_utils
 from bert import file_io
 from bert import metrics
-from bert import errors
 from bert.errors import UsageError
 
 
 @dataclasses.dataclass
-class Args:
+class Args(common_flags.TaskArgs):
   """The run_classifier.py flags that are not RunOptions (Google's names and defaults)."""
-  task_name: str = None
-  data_dir: str = None
-  vocab_file: str = None
-  bert_config_file: str = None
-  output_dir: str = None
-  init_checkpoint: str = None
-  do_lower_case: bool = True
-  max_seq_length: int = 128
-  do_train: bool = False
-  do_eval: bool = False
-  do_predict: bool = False
-  train_batch_size: int = 32
-  eval_batch_size: int = 8
-  predict_batch_size: int = 8
-  learning_rate: float = 5e-5
-  num_train_epochs: float = 3.0
-  warmup_proportion: float = 0.1
-  num_train_steps: int = None
-  export_dir: str = None
-  skip_bad_rows: bool = False
-  train_file: str = None
-  dev_file: str = None
-  test_file: str = None
-  text_a_field: str = "text_a"
   text_b_field: str = None
-  label_field: str = "label"
-  id_field: str = None
   labels: list = None
-  xnli_language: str = "zh"
 
 
 @dataclasses.dataclass
@@ -266,20 +239,6 @@ def log_data_stats(processor):
                  counts["examples"], counts["skipped_bad_rows"], counts["dropped_no_gold_label"])
 
 
-def validate(args):
-  """Raises UsageError for missing required flags or impossible values."""
-  errors.require(args, ("task_name", "vocab_file", "bert_config_file", "output_dir"))
-  if not (args.do_train or args.do_eval or args.do_predict or args.export_dir):
-    raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
-  if (args.do_train or args.do_eval or args.do_predict) and not args.data_dir:
-    raise UsageError("--data_dir is required")
-  for name in ("train_batch_size", "eval_batch_size", "predict_batch_size", "max_seq_length"):
-    if getattr(args, name) < 1:
-      raise UsageError("--%s must be >= 1, got %d" % (name, getattr(args, name)))
-  if args.max_seq_length < 3:
-    raise UsageError("--max_seq_length must be at least 3 ([CLS] text [SEP]), got %d" % args.max_seq_length)
-
-
 def run(args, options=None, flag_values=None):
   """Runs the requested steps (train, eval, predict, export).
 
@@ -293,7 +252,7 @@ def run(args, options=None, flag_values=None):
   """
   options = options or estimator_utils.RunOptions()
   options.validate()
-  validate(args)
+  args.validate()
   tokenization.validate_case_matches_checkpoint(args.do_lower_case, args.init_checkpoint)
   bert_config = modeling.BertConfig.from_json_file(args.bert_config_file)
   modeling.check_sequence_length(bert_config, args.max_seq_length, what="--max_seq_length")

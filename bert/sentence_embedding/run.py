@@ -22,12 +22,12 @@ from absl import logging
 
 import tokenization
 from bert.classifier import run as classifier_runner
+from bert import common_flags
 from bert import distribution
 from bert import estimator_utils
 from bert import file_io
 from bert import hf_interop
 from bert import modeling
-from bert import errors
 from bert.errors import UsageError
 from bert.sentence_embedding import data
 from bert.sentence_embedding import evaluation
@@ -35,55 +35,19 @@ from bert.sentence_embedding import model
 
 
 @dataclasses.dataclass
-class Args:
+class Args(common_flags.TaskArgs):
   """The run_sentence_embedding.py flags that are not RunOptions (Google's names where Google has one)."""
-  task_name: str = None
-  data_dir: str = None
-  vocab_file: str = None
-  bert_config_file: str = None
-  output_dir: str = None
-  init_checkpoint: str = None
-  do_lower_case: bool = True
-  max_seq_length: int = 128
-  do_train: bool = False
-  do_eval: bool = False
-  do_predict: bool = False
-  train_batch_size: int = 32
-  eval_batch_size: int = 8
-  predict_batch_size: int = 8
-  learning_rate: float = 5e-5
-  num_train_epochs: float = 3.0
-  warmup_proportion: float = 0.1
-  num_train_steps: int = None
+  text_b_field: str = "text_b"
   pooling: str = "mean"
   loss: str = "cosine_mse"
   mnrl_scale: float = 20.0
   mnrl_min_score: float = 0.8
   score_min: float = None
   score_max: float = None
-  export_dir: str = None
-  train_file: str = None
-  dev_file: str = None
-  test_file: str = None
-  text_a_field: str = "text_a"
-  text_b_field: str = "text_b"
-  label_field: str = "label"
-  id_field: str = None
-  xnli_language: str = "zh"
-  skip_bad_rows: bool = False
 
   def validate(self):
-    """Raises UsageError for missing or impossible values."""
-    errors.require(self, ("task_name", "vocab_file", "bert_config_file", "output_dir"))
-    if not (self.do_train or self.do_eval or self.do_predict or self.export_dir):
-      raise UsageError("nothing to do: give --do_train, --do_eval, --do_predict or --export_dir")
-    if (self.do_train or self.do_eval or self.do_predict) and not self.data_dir:
-      raise UsageError("--data_dir is required")
-    for name in ("train_batch_size", "eval_batch_size", "predict_batch_size"):
-      if getattr(self, name) < 1:
-        raise UsageError("--%s must be >= 1, got %d" % (name, getattr(self, name)))
-    if self.max_seq_length < 3:
-      raise UsageError("--max_seq_length must be at least 3 ([CLS] text [SEP]), got %d" % self.max_seq_length)
+    """Raises UsageError for missing or impossible values (TaskArgs' checks, then the pooling and loss)."""
+    super(Args, self).validate()
     if self.pooling not in model.POOLING_MODES:
       raise UsageError("--pooling=%s is not one of %s" % (self.pooling, ", ".join(model.POOLING_MODES)))
     if self.loss not in model.LOSSES:
@@ -92,8 +56,6 @@ class Args:
       raise UsageError("--loss=mnrl needs --train_batch_size >= 2 (the other pairs of a batch are the negatives)")
     if self.mnrl_scale <= 0:
       raise UsageError("--mnrl_scale must be > 0, got %g" % self.mnrl_scale)
-    if self.num_train_steps is not None and self.num_train_steps < 1:
-      raise UsageError("--num_train_steps must be >= 1, got %d" % self.num_train_steps)
 
 
 def run(args, options=None, flag_values=None):

@@ -16,6 +16,7 @@ import random
 from absl import logging
 
 import tokenization
+from bert import common_flags
 from bert import distribution
 from bert import estimator_utils
 from bert import file_io
@@ -29,21 +30,9 @@ from bert.squad import scoring as squad_scoring
 
 
 @dataclasses.dataclass
-class Args:
+class Args(common_flags.FinetuningArgs):
   """The run_squad.py flags that are not RunOptions (Google's names and defaults)."""
-  vocab_file: str = None
-  bert_config_file: str = None
-  output_dir: str = None
-  init_checkpoint: str = None
-  do_lower_case: bool = True
   max_seq_length: int = 384
-  do_train: bool = False
-  do_predict: bool = False
-  train_batch_size: int = 32
-  predict_batch_size: int = 8
-  learning_rate: float = 5e-5
-  num_train_epochs: float = 3.0
-  warmup_proportion: float = 0.1
   train_file: str = None
   predict_file: str = None
   doc_stride: int = 128
@@ -54,7 +43,6 @@ class Args:
   version_2_with_negative: bool = False
   null_score_diff_threshold: float = 0.0
   dataset: str = "auto"
-  num_train_steps: int = None
   eval: bool = False
 
 
