@@ -21,7 +21,7 @@ import dataclasses
 
 from absl import flags
 
-from bert.estimator_utils import RunOptions
+from bert.run_options import RunOptions
 from bert import errors
 from bert.errors import UsageError
 

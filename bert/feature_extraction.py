@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 import tokenization
-from bert import estimator_utils
+from bert import checkpoints
 from bert import file_io
 from bert import modeling
 from bert.errors import UsageError
@@ -175,7 +175,7 @@ def model_fn_builder(bert_config, init_checkpoint, layer_indexes, use_tpu, use_o
     model = modeling.BertModel(config=bert_config, is_training=False, input_ids=features["input_ids"],
                                input_mask=features["input_mask"], token_type_ids=features["input_type_ids"],
                                use_one_hot_embeddings=use_one_hot_embeddings)
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, use_tpu)
+    scaffold_fn = checkpoints.init_from_checkpoint(init_checkpoint, use_tpu)
     all_layers = model.get_all_encoder_layers()
     predictions = {"unique_id": features["unique_ids"]}
     if pooling == "none":

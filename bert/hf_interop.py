@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 import tokenization
-from bert import estimator_utils
+from bert import checkpoints
 from bert import file_io
 from bert.errors import UsageError
 
@@ -382,7 +382,7 @@ def open_checkpoint(checkpoint):
   """
   if not checkpoint:
     raise UsageError("--init_checkpoint is required")
-  prefix = estimator_utils.resolve_checkpoint(checkpoint)
+  prefix = checkpoints.resolve_checkpoint(checkpoint)
   try:
     reader = tf.train.load_checkpoint(prefix)
   except (tf.errors.OpError, ValueError) as e:

@@ -17,9 +17,11 @@ import collections
 
 import tensorflow as tf
 
+from bert import checkpoints
 from bert import estimator_utils
 from bert import mixed_precision
 from bert import optimization
+from bert import progress
 
 tf1 = tf.compat.v1
 
@@ -40,7 +42,7 @@ def build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num
   Args:
     forward: forward(features, mode, encoder) -> StageOutputs.
     init_checkpoint: checkpoint to start from (None: random initialisation); the vocabulary may be extended
-      (estimator_utils.init_from_checkpoint).
+      (checkpoints.init_from_checkpoint).
     learning_rate, num_train_steps, num_warmup_steps: Google's schedule (estimator_utils.build_train_op).
     options: estimator_utils.RunOptions (TPU, precision, XLA, optimizer, accumulation, logging).
     output_dir: where the training progress summaries go (None: no progress host_call).
@@ -58,7 +60,7 @@ def build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num
     encoder = EncoderSettings(mode == tf.estimator.ModeKeys.TRAIN, compute_type, use_one_hot_embeddings)
     with estimator_utils.xla_scope(options):
       outputs = forward(features, mode, encoder)
-    scaffold_fn = estimator_utils.init_from_checkpoint(init_checkpoint, options.use_tpu)
+    scaffold_fn = checkpoints.init_from_checkpoint(init_checkpoint, options.use_tpu)
 
     if mode == tf.estimator.ModeKeys.TRAIN:
       train_op = estimator_utils.build_train_op(outputs.loss, options, learning_rate, num_train_steps,
@@ -91,6 +93,6 @@ def _progress_host_call(outputs, train_op, features, params, options, output_dir
   scalars["learning_rate"] = optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
                                                                  num_warmup_steps)
   batch_tensor = features[sorted(name for name in features if name.startswith("input_ids"))[0]]
-  return estimator_utils.training_host_call(
-      output_dir, step, scalars, estimator_utils.examples_per_step(params, options, batch_tensor),
+  return progress.training_host_call(
+      output_dir, step, scalars, progress.examples_per_step(params, options, batch_tensor),
       options.log_every_n_steps, num_train_steps)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import interop_helpers
 import tokenization
-from bert import estimator_utils
+from bert import checkpoints
 from bert import hf_interop
 from bert import modeling
 from bert.errors import UsageError
@@ -176,7 +176,7 @@ def test_released_minilm_gives_the_same_hidden_states_as_transformers(tmp_path):
     model = modeling.BertModel(bert_config, is_training=False, input_ids=tf.constant(input_ids),
                                input_mask=tf.constant(input_mask), token_type_ids=tf.constant(segment_ids))
     # The same initialisation path the training scripts use for --init_checkpoint.
-    estimator_utils.init_from_checkpoint(str(tmp_path), use_tpu=False)
+    checkpoints.init_from_checkpoint(str(tmp_path), use_tpu=False)
     with tf1.Session() as sess:
       sess.run(tf1.global_variables_initializer())
       layers, pooled = sess.run([model.get_all_encoder_layers(), model.get_pooled_output()])

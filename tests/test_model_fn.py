@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from bert.classifier import model as classifier_model
+from bert import progress
 from bert import estimator_utils
 from bert import model_fn as model_fn_lib
 from bert import modeling
@@ -81,14 +82,14 @@ def test_a_mode_a_stage_lacks_is_refused(stage):
 
 def test_examples_per_step_counts_cores_replicas_and_accumulation():
   per_core = {"batch_size": 4}
-  assert estimator_utils.examples_per_step(per_core, estimator_utils.RunOptions(), None) == 4
-  assert estimator_utils.examples_per_step(
+  assert progress.examples_per_step(per_core, estimator_utils.RunOptions(), None) == 4
+  assert progress.examples_per_step(
       per_core, estimator_utils.RunOptions(gradient_accumulation_steps=3), None) == 12
-  assert estimator_utils.examples_per_step(
+  assert progress.examples_per_step(
       per_core, estimator_utils.RunOptions(use_tpu=True, num_tpu_cores=8, gradient_accumulation_steps=2), None) == 64
   # Under tf.distribute there is no batch size in params: the replica's batch times the replicas in sync.
   with tf.Graph().as_default():
-    count = estimator_utils.examples_per_step({}, estimator_utils.RunOptions(gradient_accumulation_steps=2),
+    count = progress.examples_per_step({}, estimator_utils.RunOptions(gradient_accumulation_steps=2),
                                               _ints(5, SEQ))
     with tf.compat.v1.Session() as session:
       assert session.run(count) == 10

@@ -60,7 +60,7 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
   Args:
     bert_config: BertConfig.
     init_checkpoint: checkpoint to start from (None: random init); vocab may be extended (see
-      estimator_utils.init_from_checkpoint).
+      checkpoints.init_from_checkpoint).
     learning_rate: peak learning rate.
     num_train_steps: total training steps (end of the decay).
     num_warmup_steps: warmup steps.

@@ -1,0 +1,104 @@
+"""Training progress: one log line and TensorBoard scalars every --log_every_n_steps, with one examples/s.
+
+`training_host_call` is the host_call every stage's model_fn returns (bert.model_fn); `examples_per_step` is
+the one definition of how many examples a global step consumes.
+"""
+import sys
+
+import tensorflow as tf
+
+
+def _local_variable(name, initial_value):
+  """A non-checkpointed variable (re-initialised each session), for the logger's timing state."""
+  return tf.compat.v1.Variable(initial_value, name=name, trainable=False,
+                               collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+
+
+def examples_per_step(params, options, input_ids):
+  """Examples one global step consumes, for the progress line's examples/s (the one definition).
+
+  On TPU params["batch_size"] is the per-core batch; on one CPU/GPU it is the global batch; under
+  tf.distribute (--num_gpus, TF_CONFIG) TPUEstimator gives the per-replica model_fn no batch size, so the
+  replica's own batch is multiplied by the number of replicas. With gradient accumulation one global step
+  consumes several micro-batches.
+
+  Args:
+    params: the model_fn's params.
+    options: RunOptions.
+    input_ids: a [batch, ...] input tensor of the replica (its first dimension is the replica's batch).
+
+  Returns:
+    A Python int, or (under tf.distribute) a scalar tensor.
+  """
+  if params and "batch_size" in params:
+    batch = params["batch_size"] * (options.num_tpu_cores if options.use_tpu else 1)
+  else:
+    batch = tf.shape(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
+  return batch * options.gradient_accumulation_steps
+
+
+def training_host_call(output_dir, global_step, scalars, examples_per_step, log_every_n_steps,
+                       num_train_steps=None):
+  """Progress logging for training: a log line and TensorBoard scalars every `log_every_n_steps` steps.
+
+  Returns a TPUEstimatorSpec host_call: on TPU it runs on the host from outfed values; with use_tpu=False
+  TPUEstimator runs it on CPU each step. The line reads e.g.
+  "step 200/1000 loss 5.1234 masked_lm_accuracy 0.2345 learning_rate 1.00e-04 examples/s 321.5".
+
+  Args:
+    output_dir: where the summaries go (the model directory).
+    global_step: the global step after this step's update (e.g. read under a control dependency on the
+      train op).
+    scalars: ordered dict name -> scalar tensor (loss, masked_lm_accuracy, learning_rate, ...).
+    examples_per_step: examples consumed per global step (global batch size times gradient accumulation
+      steps), for examples/s; a Python number, or (CPU/GPU only) a scalar tensor.
+    log_every_n_steps: logging/summary interval.
+    num_train_steps: optional total, shown as step N/total.
+
+  Returns:
+    (host_fn, tensors dict) for TPUEstimatorSpec(host_call=...).
+  """
+  names = list(scalars)
+  tensors = {"global_step": tf.reshape(tf.cast(global_step, tf.int64), [1])}
+  for name in names:
+    tensors[name] = tf.reshape(tf.cast(scalars[name], tf.float32), [1])
+
+  def host_fn(**values):
+    # On TPU each tensor arrives concatenated over the cores: the step is the same, the metrics are averaged.
+    step = values["global_step"][0]
+    means = {name: tf.reduce_mean(values[name]) for name in names}
+    last_time = _local_variable("progress_log/last_time", tf.timestamp())
+    # Initialised (after any restore) to the step the session starts at, so a resumed run's rate is right.
+    last_step = _local_variable("progress_log/last_step",
+                                tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.int64))
+    # With gradient accumulation several session runs (micro-batches) see the same global step: log once.
+    should_log = tf.logical_and(tf.equal(step % log_every_n_steps, 0), tf.not_equal(step, last_step))
+
+    def log_line():
+      now = tf.timestamp()
+      rate = (tf.cast(step - last_step, tf.float64) * tf.cast(examples_per_step, tf.float64) /
+              tf.maximum(now - last_time, 1e-6))
+      parts = ["step ", tf.strings.as_string(step)]
+      if num_train_steps:
+        parts.append("/%d" % num_train_steps)
+      for name in names:
+        value = means[name]
+        text = (tf.strings.as_string(value, scientific=True, precision=2) if "learning_rate" in name
+                else tf.strings.as_string(value, precision=4))
+        parts += [" %s " % name, text]
+      parts += [" examples/s ", tf.strings.as_string(rate, precision=1)]
+      printed = tf.print(tf.strings.join(parts), output_stream=sys.stderr)
+      with tf.control_dependencies([printed]):
+        updated = tf.group(last_time.assign(now), last_step.assign(step))
+      with tf.control_dependencies([updated]):
+        return tf.constant(True)
+
+    logged = tf.cond(should_log, log_line, lambda: tf.constant(False))
+    writer = tf.compat.v2.summary.create_file_writer(output_dir, name="progress_summaries")
+    with writer.as_default(), tf.compat.v2.summary.record_if(should_log):
+      for name in names:
+        tf.compat.v2.summary.scalar(name, means[name], step=step)
+      summaries = tf.compat.v1.summary.all_v2_summary_ops()
+    return [logged] + list(summaries)
+
+  return host_fn, tensors
