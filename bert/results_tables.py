@@ -306,12 +306,12 @@ def _notes_markdown(runs, brief):
   failed = sorted({run["task"] for run in runs if run["status"] == "failed"})
   parts = []
   if noted:
-    parts.append("the notes on %s (data splits, schedule caps, reruns)" % ", ".join(noted))
+    parts.append("notes (splits, step caps, reruns) on %s" % ", ".join(noted))
   if missing:
     parts.append("why %s %s absent (\"–\")" % (", ".join(missing), "is" if len(missing) == 1 else "are"))
   if failed:
     parts.append("what failed for %s" % ", ".join(failed))
-  return ["", "The full table gives " + "; ".join(parts) + "."] if parts else []
+  return ["", "Full table: " + "; ".join(parts) + "."] if parts else []
 
 
 def _seed_counts(runs):

@@ -95,8 +95,7 @@ def test_readme_brief_names_the_notes_the_full_table_gives(tmp_path):
   assert "- rte: at most 150 training steps" in full and "- qqp (missing): no QQP folder in GLUE_DIR" in full
   brief = json.loads(pathlib.Path(paths["json"]).read_text(encoding="utf-8"))["readme_markdown"]
   assert "at most 150 training steps" not in brief and "QQP folder" not in brief
-  assert ("The full table gives the notes on rte (data splits, schedule caps, reruns); why qqp, wnli are absent "
-          '("–").') in brief
+  assert 'Full table: notes (splits, step caps, reruns) on rte; why qqp, wnli are absent ("–").' in brief
   assert brief.split("\n\n")[:2] == full.split("\n\n")[:2]  # the same heading and table
   block = results_tables.readme_block(str(tmp_path / "results"), "reproduce/results")
   assert "Full table: [glue.md](reproduce/results/glue.md)." in block
