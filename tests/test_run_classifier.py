@@ -277,7 +277,8 @@ def test_stsb_regression_end_to_end_on_two_replicas_writes_glue_submission(tmp_p
              "--save_checkpoints_steps=100", "--num_gpus=2", "--log_every_n_steps=2"]
   result = subprocess.run(command, capture_output=True, text=True, env=script_env(), timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert re.search(r"step 4/4 loss [0-9.]+ examples/s [0-9.]+", result.stderr)
+  # The progress line of every stage: loss, the learning rate the update used, examples/s.
+  assert re.search(r"step 4/4 loss [0-9.]+ learning_rate [0-9.e+-]+ examples/s [0-9.]+", result.stderr)
   results = json.loads((output_dir / "eval_results.json").read_text())
   assert results["eval_num_examples"] == 1500 and results["global_step"] == 4
   assert -1.0 <= results["eval_pearson"] <= 1.0 and -1.0 <= results["eval_spearman"] <= 1.0
