@@ -74,7 +74,7 @@ def test_folders_of_interrupted_checkpoint_saves_are_removed(tmp_path, caplog):
   (out / "model.ckpt-40_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"partial")
   (out / "model.ckpt-60_temp_0123abcd").mkdir()  # older TensorFlow's name
   (out / "notes_temp").mkdir()  # not a checkpoint's: kept
-  with caplog.at_level("INFO"):
+  with caplog.at_level("INFO", logger="absl"):  # absl.logging may have been quietened by an earlier test
     estimator_utils.write_run_metadata(str(out), TINY, {})
   assert not (out / "model.ckpt-40_temp").exists() and not (out / "model.ckpt-60_temp_0123abcd").exists()
   assert (out / "notes_temp").exists() and tf.train.latest_checkpoint(str(out)).endswith("model.ckpt-20")

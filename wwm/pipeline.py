@@ -504,6 +504,9 @@ def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None):
     except concurrent.futures.process.BrokenProcessPool:
       message = _dead_worker_message(workers)  # before _stop_workers kills the others too
       _stop_workers(pool)
+      # A SIGTERM or Ctrl-C sent to the whole process group ends the workers too, and the pool may notice
+      # their end before this process's own signal is checked: then the signal, not the workers, is the cause.
+      check()
       raise RunAborted(message) from None
     except BaseException:  # an error, SIGTERM, Ctrl-C, or the consumer closing this generator
       _stop_workers(pool)

@@ -226,7 +226,8 @@ def run_demo(settings, python=sys.executable, root=None):
     dict of measured numbers (accuracy, baseline, seconds, checkpoint ...).
   """
   started = time.time()
-  root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  # The project root: this file is bert/pretraining/demo.py.
+  root = root or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   out = os.path.abspath(settings.output_dir)
   documents = read_documents(settings.corpus)
   train_docs, heldout_docs = split_heldout(documents, settings.heldout_every)
