@@ -240,15 +240,9 @@ def log_data_stats(processor):
 
 
 def run(args, options=None, flag_values=None):
-  """Runs the requested steps (train, eval, predict, export).
-
-  Args:
-    args: Args.
-    options: estimator_utils.RunOptions (default: CPU, fp32).
-    flag_values: dict of all flags, recorded in output_dir/run_flags.json (default: args and options).
-
-  Raises:
-    UsageError: bad flags, config, data or checkpoint.
+  """Trains, evaluates, predicts and exports as `args` (Args) asks, placed by `options` (RunOptions; default
+  CPU, fp32). `flag_values` (default: args and options) goes to output_dir/run_flags.json. Bad flags, config,
+  data or checkpoint raise UsageError.
   """
   options = options or estimator_utils.RunOptions()
   options.validate()

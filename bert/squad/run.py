@@ -146,15 +146,9 @@ def evaluate(args):
 
 
 def run(args, options=None, flag_values=None):
-  """Trains, predicts and scores as `args` asks.
-
-  Args:
-    args: Args.
-    options: estimator_utils.RunOptions (default: CPU, fp32).
-    flag_values: dict of all flags, recorded in output_dir/run_flags.json (default: args and options).
-
-  Raises:
-    UsageError: bad flags, config, data or checkpoint.
+  """Trains, predicts and scores as `args` (Args) asks, placed by `options` (RunOptions; default CPU, fp32).
+  `flag_values` (default: args and options) goes to output_dir/run_flags.json. Bad flags, config, data or
+  checkpoint raise UsageError.
   """
   options = options or estimator_utils.RunOptions()
   options.validate()
