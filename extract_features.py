@@ -21,6 +21,7 @@ from absl import logging
 
 import tokenization
 from bert import common_flags
+from bert import errors
 from bert import estimator_utils
 from bert import feature_extraction
 from bert import hf_interop
@@ -52,7 +53,7 @@ REQUIRED_FLAGS = ("input_file", "output_file", "vocab_file", "bert_config_file",
 
 def run(flag_values):
   """Validates the flags, builds the estimator and writes the output; returns the number of lines written."""
-  common_flags.require_flags(flag_values, REQUIRED_FLAGS)
+  errors.require(flag_values, REQUIRED_FLAGS)
   options = common_flags.run_options_from_flags(flag_values)
   bert_config = modeling.BertConfig.from_json_file(flag_values.bert_config_file)
   modeling.check_sequence_length(bert_config, flag_values.max_seq_length, "--max_seq_length")

@@ -3,7 +3,7 @@
 A flag that several scripts take is defined here, once, so its name, type, default and help agree everywhere.
 Each `define_*_flags()` defines one small group, skips flags that are already defined (so calling it twice, or
 importing two scripts into one process, is harmless) and never marks a flag required: scripts check required
-flags in main with `require_flags`, which gives a one-line error.
+flags in main with `bert.errors.require`, which gives a one-line error.
 - `define_model_flags()`: bert_config_file, init_checkpoint.
 - `define_tokenizer_flags()`: vocab_file, do_lower_case (or only one of them).
 - `define_max_seq_length_flag(default)`: max_seq_length (Google's default differs per script: 128 or 384).
@@ -318,17 +318,6 @@ class TaskArgs(FinetuningArgs):
 def args_from_flags(args_class, flag_values=flags.FLAGS):
   """A stage's Args dataclass with every field read from the parsed flag of the same name."""
   return args_class(**{field.name: flag_values[field.name].value for field in dataclasses.fields(args_class)})
-
-
-def require_flags(flag_values, names):
-  """Raises UsageError naming the first of `names` that was not given (Google's mark_flag_as_required, but
-  checked in main so the message is one line and tests can call main directly).
-
-  Args:
-    flag_values: parsed absl FlagValues.
-    names: flag names that must be set.
-  """
-  errors.require(flag_values, names)
 
 
 def define_finetuning_flags(modes, max_seq_length, flag_values=flags.FLAGS):

@@ -172,14 +172,11 @@ def train_estimator(estimator, input_fn, max_steps, hooks=None):
 
 
 def is_chief(environ=None):
-  """False only for a TF_CONFIG task that is not the cluster's chief (worker > 0 when there is no chief)."""
-  tf_config = read_tf_config(environ)
-  task = tf_config.get("task", {})
-  if num_workers_in_cluster(tf_config) <= 1 or not task:
-    return True
-  if "chief" in tf_config.get("cluster", {}):
-    return task.get("type") == "chief"
-  return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+  """False only for a TF_CONFIG task that is not the cluster's chief (worker > 0 when there is no chief).
+
+  The chief is the task that reads training shard 0 (training_shard).
+  """
+  return training_shard(environ)[1] == 0
 
 
 def evaluate_estimator(estimator, input_fn, steps, name=None, checkpoint_path=None):
@@ -207,11 +204,11 @@ def evaluate_estimator(estimator, input_fn, steps, name=None, checkpoint_path=No
 
 
 def predict_estimator(estimator, input_fn, **kwargs):
-  """estimator.predict's generator; in a TF_CONFIG cluster only the chief predicts, on its own devices.
+  """estimator.predict's generator; after multi-worker training it runs on this machine's devices alone.
 
-  Like evaluation, prediction after multi-worker training is one pass over the whole set on one machine: the
-  chief predicts from the final checkpoint and writes the outputs; the other workers get None and write
-  nothing (so no two processes write the same file).
+  Like evaluation, prediction after multi-worker training is one pass over the whole set on one machine. The
+  stages call it on the chief only (the other workers stop after training), so no two processes write the
+  same file.
 
   Args:
     estimator: Estimator or TPUEstimator.
@@ -219,14 +216,11 @@ def predict_estimator(estimator, input_fn, **kwargs):
     **kwargs: passed to estimator.predict (yield_single_examples, checkpoint_path, ...).
 
   Returns:
-    The generator of predictions, or None on the other workers.
+    The generator of predictions.
   """
-  if not is_multi_worker(estimator.config):
-    return estimator.predict(input_fn=input_fn, **kwargs)
-  if not is_chief():
-    logging.info("Not the chief: prediction is left to worker 0.")
-    return None
-  return _local_copy(estimator).predict(input_fn=input_fn, **kwargs)
+  if is_multi_worker(estimator.config):
+    estimator = _local_copy(estimator)
+  return estimator.predict(input_fn=input_fn, **kwargs)
 
 
 def _local_copy(estimator):

@@ -14,6 +14,7 @@ On TPU the estimator runs on the TPU resolved by name; on CPU/GPU the same TPUEs
 use_tpu=False (and a tf.distribute strategy for several GPUs or workers, from `bert.distribution`).
 """
 import contextlib
+import dataclasses
 import json
 import os
 
@@ -168,6 +169,11 @@ def build_train_op(loss, options, learning_rate, num_train_steps, num_warmup_ste
                                        optimizer_name=options.optimizer,
                                        gradient_accumulation_steps=options.gradient_accumulation_steps,
                                        loss_scale=mixed_precision.loss_scale_for(options.precision))
+
+
+def run_flags(args, options):
+  """The flag values of a run started from library code (its stage Args and RunOptions), for run_flags.json."""
+  return dict(dataclasses.asdict(args), **dataclasses.asdict(options))
 
 
 def write_run_metadata(output_dir, config, flags):

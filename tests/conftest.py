@@ -69,6 +69,23 @@ def free_ports(count):
   return ports
 
 
+def finish_all(processes, timeout):
+  """Waits for every Popen (stdout piped, stderr merged into it); kills any still running; asserts each exited 0.
+
+  Returns:
+    The output text of each process, in order.
+  """
+  outputs = []
+  for process in processes:
+    try:
+      outputs.append(process.communicate(timeout=timeout)[0])
+    finally:
+      process.kill()
+  for process, output in zip(processes, outputs):
+    assert process.returncode == 0, output[-3000:]
+  return outputs
+
+
 def script_env():
   """The environment for running a project script in a subprocess: CPU only, the project on sys.path."""
   return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")

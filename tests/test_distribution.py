@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import free_ports
+from conftest import finish_all, free_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -93,7 +93,6 @@ def _worker_main(mode, out_dir):
 
 def _run_pretraining_with_every_feature(out_dir):
   """run_pretraining's run() on 2 replicas with LAMB, accumulation 2, fp16 and dynamic-masking records."""
-  import dataclasses
   from bert import estimator_utils
   from bert.pretraining import run as pretraining_run
   from pretraining_fixtures import write_config, write_records, write_vocab
@@ -108,7 +107,7 @@ def _run_pretraining_with_every_feature(out_dir):
   options = estimator_utils.RunOptions(num_gpus=2, optimizer="lamb", gradient_accumulation_steps=2,
                                        precision="fp16", save_checkpoints_steps=1000, log_every_n_steps=1000,
                                        tf_random_seed=1)
-  pretraining_run.run(args, options, dict(dataclasses.asdict(args), **dataclasses.asdict(options)))
+  pretraining_run.run(args, options, estimator_utils.run_flags(args, options))
 
 
 def _run(mode, out_dir, env=None, background=False):
@@ -202,14 +201,7 @@ def test_two_workers_on_loopback_ports_stay_in_sync(tmp_path, reference):
     tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
     processes.append(_run("worker", tmp_path, env={"TF_CONFIG": tf_config, "WORKER_INDEX": str(index)},
                           background=True))
-  outputs = []
-  for process in processes:
-    try:
-      outputs.append(process.communicate(timeout=240)[0])
-    finally:
-      process.kill()
-  for process, output in zip(processes, outputs):
-    assert process.returncode == 0, output[-3000:]
+  finish_all(processes, timeout=240)
   chief, other = _variables(tmp_path / "variables-0.npz"), _variables(tmp_path / "variables-1.npz")
   assert sorted(chief) == sorted(other)
   for name in chief:

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, ZH_VOCAB, free_ports, script_env, shared_path
+from conftest import ROOT, ZH_VOCAB, finish_all, free_ports, script_env, shared_path
 
 TINY_CONFIG = {"vocab_size": 21128, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                "intermediate_size": 64, "max_position_embeddings": 128, "type_vocab_size": 2}
@@ -16,7 +16,7 @@ STEPS = 4
 
 
 def _run_two_workers(script, flags, work):
-  """Runs `script` as worker 0 (the chief) and worker 1; returns their stderr texts."""
+  """Runs `script` as worker 0 (the chief) and worker 1; returns their outputs (stdout and stderr)."""
   config = work / "bert_config.json"
   config.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
   cluster = {"worker": ["localhost:%d" % port for port in free_ports(2)]}
@@ -26,17 +26,9 @@ def _run_two_workers(script, flags, work):
   processes = []
   for index in range(2):
     tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-    processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       env=dict(script_env(), TF_CONFIG=tf_config)))
-  outputs = []
-  for process in processes:
-    try:
-      outputs.append(process.communicate(timeout=300)[1])
-    finally:
-      process.kill()
-  for process, output in zip(processes, outputs):
-    assert process.returncode == 0, output[-3000:]
-  return outputs
+  return finish_all(processes, timeout=300)
 
 
 def _checkpoint_step(out):

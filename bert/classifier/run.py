@@ -267,7 +267,7 @@ def run(args, options=None, flag_values=None):
   test_sets = processor.test_sets(args.data_dir) if args.do_predict else None
   log_data_stats(processor)
   if flag_values is None:
-    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+    flag_values = estimator_utils.run_flags(args, options)
   estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
 
   def make_model_fn(run_options):

@@ -148,7 +148,7 @@ def run(args, options, flag_values=None):
 
   tf.io.gfile.makedirs(args.output_dir)
   if flag_values is None:
-    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+    flag_values = estimator_utils.run_flags(args, options)
   estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
 
   model_fn = pretraining_model.model_fn_builder(

@@ -105,7 +105,7 @@ def run(args, options=None, flag_values=None):
                     "encoder", args.output_dir)
   tf.io.gfile.makedirs(args.output_dir)
   if flag_values is None:
-    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+    flag_values = estimator_utils.run_flags(args, options)
   estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
   tokenizer = tokenization.FullTokenizer(vocab_file=args.vocab_file, do_lower_case=args.do_lower_case)
   model_fn = model.model_fn_builder(bert_config, args.init_checkpoint, args.learning_rate, num_train_steps,

@@ -87,13 +87,7 @@ def train(estimator, tokenizer, args, num_train_steps, train_examples):
 
 
 def predict(estimator, tokenizer, args, examples):
-  """Predicts the examples of --predict_file; writes predictions.json, nbest_predictions.json (null_odds.json).
-
-  In a TF_CONFIG cluster only the chief predicts (distribution.predict_estimator); it returns False elsewhere.
-  """
-  if not distribution.is_chief():
-    logging.info("Not the chief: prediction and scoring are left to worker 0.")
-    return False
+  """Predicts the examples of --predict_file; writes predictions.json, nbest_predictions.json (null_odds.json)."""
   features = []
   eval_path = os.path.join(args.output_dir, "eval.tf_record")
   writer = squad_model.FeatureWriter(eval_path, is_training=False)
@@ -123,7 +117,6 @@ def predict(estimator, tokenizer, args, examples):
       os.path.join(output, "null_odds.json"), args.version_2_with_negative,
       args.null_score_diff_threshold)
   logging.info("Wrote predictions for %d questions to %s", len(examples), output)
-  return True
 
 
 def evaluate(args):
@@ -187,7 +180,7 @@ def run(args, options=None, flag_values=None):
                                    args.predict_file)
 
   if flag_values is None:
-    flag_values = dict(dataclasses.asdict(args), **dataclasses.asdict(options))
+    flag_values = estimator_utils.run_flags(args, options)
   estimator_utils.write_run_metadata(args.output_dir, bert_config, flag_values)
   model_fn = squad_model.model_fn_builder(bert_config, args.init_checkpoint, args.learning_rate,
                                           num_train_steps, num_warmup_steps, options, args.output_dir)
@@ -196,8 +189,10 @@ def run(args, options=None, flag_values=None):
                                               predict_batch_size=args.predict_batch_size)
   if args.do_train:
     train(estimator, tokenizer, args, num_train_steps, train_examples)
-  predicted = True
+  if not distribution.is_chief():
+    logging.info("Not the chief: prediction and scoring are left to worker 0.")
+    return
   if args.do_predict:
-    predicted = predict(estimator, tokenizer, args, predict_examples)
-  if args.eval and predicted:
+    predict(estimator, tokenizer, args, predict_examples)
+  if args.eval:
     evaluate(args)
