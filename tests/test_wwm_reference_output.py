@@ -1,0 +1,49 @@
+"""Pinned output of create_pretraining_data: the bytes a fixed input, flags and seed give never change.
+
+Datasets made with an earlier version must stay reproducible, so every speed-up of segmentation, alignment,
+instance creation, masking or encoding has to keep these digests. The input is real text (the 526 KB
+CLUECorpusSmall sample of ../shared/data/pretrain_zh); each case is one masking mode of the pipeline. If a
+digest changes on purpose (a bug fix that changes the data), say so in the commit and the changelog.
+"""
+import hashlib
+
+import pytest
+
+from conftest import shared_path
+from test_wwm_pipeline import make_options
+from wwm import masking
+from wwm import pipeline
+
+CASES = {
+    # name: (pipeline options, sha256 of the output records)
+    "chinese_wwm_nsp": (dict(masking_mode=masking.MASK_CHINESE_WORDS),
+                        "7826c5bc63eef52707fba083d9c316956c1401e2736dc30a4aa227ca075e8d99"),
+    "chinese_wwm_dynamic": (dict(masking_mode=masking.MASK_CHINESE_WORDS, dynamic_masking=True),
+                            "6b1c1aacc548a7854896c2109898067fb78327235d63aece5ef34f5c3158ba7b"),
+    "wordpiece_words_packed": (dict(masking_mode=masking.MASK_WORDPIECE_WORDS, nsp=False),
+                               "b8c1ed74797531216195a5790295177c70c30911c8196445e2839b40d6e13f00"),
+    "tokens_per_token_decision": (dict(masking_mode=masking.MASK_TOKENS, per_token_decision=True,
+                                       short_seq_prob=0.3),
+                                  "54ce0ff04bd3adb340a40ca9a91d18f5547b187e1bd84dd9d73a99d4c377ea57"),
+}
+
+
+def _digest(path):
+  return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def _run(tmp_path, overrides):
+  corpus = shared_path("pretrain_zh", "CLUECorpusSmall_5000_lines_bert.txt")
+  values = dict(max_seq_length=128, max_predictions_per_seq=20, dupe_factor=1, nsp_buffer_documents=128)
+  values.update(overrides)
+  options = make_options(tmp_path, [corpus], **values)
+  stats = pipeline.run(options)
+  return _digest(options.output_files[0]), stats
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_output_bytes_are_pinned(tmp_path, name):
+  overrides, expected = CASES[name]
+  digest, stats = _run(tmp_path, overrides)
+  assert stats["instances"] > 1000
+  assert digest == expected, "output of %s changed: %s" % (name, digest)
