@@ -14,6 +14,7 @@ There is no timed assert. Prints a table and writes benchmarks/results/bench_pre
   .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~4 min on 2 quiet cores
   .venv/bin/python benchmarks/bench_pretraining_data.py --quick          # seconds: checks the script runs
   .venv/bin/python benchmarks/bench_pretraining_data.py --verify_tokenizer   # Rust == Python on all shared text
+  .venv/bin/python benchmarks/bench_pretraining_data.py --verify_segmenter   # rjieba path == jieba, same text
 """
 import argparse
 import gzip
@@ -146,6 +147,60 @@ def verify_tokenizer():
   return totals
 
 
+class _RecordingSegmenter(object):
+  """Collects the texts alignment hands to a segmenter (one word per character meanwhile)."""
+
+  def __init__(self):
+    self.texts = set()
+
+  def word_lengths(self, text):
+    self.texts.add(text)
+    return [1] * len(text)
+
+
+def verify_segmenter():
+  """Compares the rjieba fast path with jieba on exactly the CJK runs the pipeline segments in ../shared/data.
+
+  Every text line is tokenized and aligned as create_pretraining_data.py does (wwm.alignment.assign_word_ids),
+  which records each run it would give the segmenter; the distinct runs are then segmented by
+  segmenters.FastJiebaSegmenter and by jieba alone, with the HMM on (the default) and off.
+  """
+  from wwm import alignment  # pylint: disable=g-import-not-at-top
+  from wwm import fast_tokenizer  # pylint: disable=g-import-not-at-top
+  from wwm import segmenters  # pylint: disable=g-import-not-at-top
+  tokenizer = fast_tokenizer.FastTokenizer(os.path.join(ROOT, "vocab", "zh_vocab.txt"), do_lower_case=True)
+  classes = alignment.TokenClasses(tokenizer.vocab)
+  recorder = _RecordingSegmenter()
+  for _, lines in _shared_text_sources():
+    for ids in tokenizer.ids_of_lines([line.strip() for line in lines if line.strip()]):
+      alignment.assign_word_ids(ids, classes, recorder, 0)
+  runs = sorted(recorder.texts)
+  result = {"distinct_runs": len(runs), "characters": sum(len(run) for run in runs)}
+  for hmm in (True, False):
+    fast = segmenters.create_segmenter("jieba", hmm=hmm, fast=True)
+    reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
+    if not isinstance(fast, segmenters.FastJiebaSegmenter):
+      raise SystemExit("rjieba is not installed: nothing to verify")
+    key = "hmm" if hmm else "no_hmm"
+    start = time.time()
+    expected = [reference.word_lengths(run) for run in runs]
+    jieba_seconds = time.time() - start
+    start = time.time()
+    got = [fast.word_lengths(run) for run in runs]
+    fast_seconds = time.time() - start
+    differences = [run for run, a, b in zip(runs, expected, got) if a != b]
+    for run in differences[:20]:
+      print("DIFFERENCE (%s): %s" % (key, run[:200]))
+    result[key] = {"differences": len(differences), "jieba_seconds": round(jieba_seconds, 2),
+                   "fast_seconds": round(fast_seconds, 2),
+                   "speedup": round(jieba_seconds / max(fast_seconds, 1e-9), 2),
+                   "fast_path_runs": sum(1 for run in runs if segmenters.takes_fast_path(run))}
+    print("segmenter check (%s) over %d distinct runs (%d characters) of %s: %d differences; jieba %.1f s, "
+          "fast path %.1f s (%.1fx)" % (key, len(runs), result["characters"], SHARED, len(differences),
+                                        jieba_seconds, fast_seconds, result[key]["speedup"]))
+  return result
+
+
 def _shared_text_sources():
   """(name, lines) for every text file, zip member and gzip file under ../shared/data (raw lines)."""
   for directory, _, names in sorted(os.walk(SHARED)):
@@ -170,13 +225,20 @@ def main():
   parser.add_argument("--max_seq_length", type=int, default=128)
   parser.add_argument("--quick", action="store_true", help="tiny input and dupe_factor 1 (smoke run)")
   parser.add_argument("--verify_tokenizer", action="store_true")
-  parser.add_argument("--output_json", default=os.path.join(ROOT, "benchmarks", "results",
-                                                            "bench_pretraining_data.json"))
+  parser.add_argument("--verify_segmenter", action="store_true")
+  parser.add_argument("--output_json", default=None, help="default: benchmarks/results/"
+                      "bench_pretraining_data.json, or ...checks.json for --verify_*")
   args = parser.parse_args()
+  checks = args.verify_tokenizer or args.verify_segmenter
+  args.output_json = args.output_json or os.path.join(
+      ROOT, "benchmarks", "results", "bench_pretraining_data%s.json" % ("_checks" if checks else ""))
   results = {"command": " ".join(sys.argv), "cpu_count": os.cpu_count(),
              "load_average_at_start": os.getloadavg()}
-  if args.verify_tokenizer:
-    results["tokenizer_check"] = verify_tokenizer()
+  if checks:
+    if args.verify_tokenizer:
+      results["tokenizer_check"] = verify_tokenizer()
+    if args.verify_segmenter:
+      results["segmenter_check"] = verify_segmenter()
   else:
     temp = tempfile.mkdtemp(prefix="bench_pretraining_data_")
     try:

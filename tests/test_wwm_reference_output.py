@@ -47,3 +47,10 @@ def test_output_bytes_are_pinned(tmp_path, name):
   digest, stats = _run(tmp_path, overrides)
   assert stats["instances"] > 1000
   assert digest == expected, "output of %s changed: %s" % (name, digest)
+
+
+def test_jieba_alone_gives_the_same_bytes_as_the_fast_segmenter(tmp_path):
+  overrides, expected = CASES["chinese_wwm_nsp"]
+  digest, stats = _run(tmp_path, dict(overrides, fast_segmenter=False))
+  assert stats["segmenter_implementation"] == "jieba"
+  assert digest == expected

@@ -53,3 +53,43 @@ def test_hmm_joins_unknown_names_only_when_enabled():
   assert _words(segmenters.create_segmenter("jieba", hmm=True), text) == ["他", "来到", "了", "网易", "杭研", "大厦"]
   assert _words(segmenters.create_segmenter("jieba", hmm=False), text) == [
       "他", "来到", "了", "网易", "杭", "研", "大厦"]
+
+
+needs_rjieba = pytest.mark.skipif(not segmenters.rjieba_available(), reason="rjieba is a default dependency; "
+                                  "this environment lacks it")
+
+# Runs where rjieba alone disagrees with jieba 0.42.1 (found by bench_pretraining_data.py --verify_segmenter),
+# plus a run with an ideograph outside jieba's Chinese range.
+RJIEBA_DISAGREES = ["古人常在宅旁栽种桑树和梓树", "的美美美总算回家", "有几篇特别赞赞赞赞赞", "阿江江江江不白",
+                    "差差差差差差评", "中国\u3400字"]
+
+
+@needs_rjieba
+@pytest.mark.parametrize("hmm", [True, False])
+def test_fast_path_gives_jiebas_words(hmm):
+  fast = segmenters.create_segmenter("jieba", hmm=hmm)
+  reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
+  assert isinstance(fast, segmenters.FastJiebaSegmenter) and type(reference) is segmenters.JiebaSegmenter
+  texts = RJIEBA_DISAGREES + ["中华人民共和国成立了", "研究生命的起源", "他们在和平饭店和平时一样",
+                              "他来到了网易杭研大厦", "我爱北京天安门天安门上太阳升"]
+  for text in texts:
+    assert fast.word_lengths(text) == reference.word_lengths(text), text
+
+
+@needs_rjieba
+def test_fast_path_rules():
+  assert segmenters.takes_fast_path("他们在和平饭店和平时一样")
+  assert not segmenters.takes_fast_path("的美美美总算")   # a repeated character
+  assert not segmenters.takes_fast_path("一天一天")       # a repeated pair
+  assert not segmenters.takes_fast_path("中国\u3400字")  # CJK Extension A: not Chinese to jieba's patterns
+  assert segmenters.create_segmenter("jieba").implementation == "rjieba+jieba-hmm"
+  assert segmenters.create_segmenter("jieba", hmm=False).implementation == "rjieba"
+  assert segmenters.create_segmenter("jieba", fast=False).implementation == "jieba"
+
+
+@needs_rjieba
+def test_a_user_dictionary_always_segments_with_jieba(tmp_path):
+  user_dict = tmp_path / "user.txt"
+  user_dict.write_text("和平饭店 100000 nz\n", encoding="utf-8")
+  segmenter = segmenters.create_segmenter("jieba", str(user_dict))
+  assert type(segmenter) is segmenters.JiebaSegmenter and segmenter.implementation == "jieba"

@@ -63,8 +63,8 @@ Options = collections.namedtuple("Options", [
     "input_files", "output_files", "stats_file", "vocab_file", "do_lower_case", "masking_mode", "segmenter",
     "user_dict", "max_seq_length", "max_predictions_per_seq", "random_seed", "dupe_factor", "masked_lm_prob",
     "short_seq_prob", "nsp", "dynamic_masking", "per_token_decision", "num_workers", "nsp_buffer_documents",
-    "fast_tokenizer", "progress", "jieba_hmm",
-], defaults=(True,))
+    "fast_tokenizer", "progress", "jieba_hmm", "fast_segmenter",
+], defaults=(True, True))
 
 
 
@@ -617,7 +617,8 @@ def create_context(options):
   check_vocab(tokenizer.vocab, options.vocab_file)
   segmenter = None
   if options.masking_mode == masking.MASK_CHINESE_WORDS:
-    segmenter = segmenters.create_segmenter(options.segmenter, options.user_dict, hmm=options.jieba_hmm)
+    segmenter = segmenters.create_segmenter(options.segmenter, options.user_dict, hmm=options.jieba_hmm,
+                                            fast=options.fast_segmenter)
   elif options.user_dict:
     raise UsageError("--user_dict needs --chinese_wwm")
   return WorkerContext(options, tokenizer, segmenter)
@@ -757,6 +758,8 @@ def _run(options, guard):
     summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
     # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
     vocab = context.tokenizer.vocab
+    # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
+    summary["segmenter_implementation"] = context.segmenter.implementation if context.segmenter else None
     summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
                         "fingerprint": masking.vocab_fingerprint(vocab)}
     text = json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
