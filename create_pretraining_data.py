@@ -59,7 +59,14 @@ flags.DEFINE_bool("dynamic_masking", False, "Write unmasked sequences plus an in
 flags.DEFINE_integer("num_workers", None, "Worker processes (default: all CPU cores). The output is "
                      "byte-identical for any value.")
 flags.DEFINE_integer("num_output_shards", 1, "Split a single --output_file into this many shards "
-                     "(NAME-00000-of-0000N), instances spread round-robin.")
+                     "(NAME-00000-of-0000N), each a contiguous 1/N of the input, committed on its own with a "
+                     "NAME-0000i-of-0000N.manifest.json; a rerun keeps complete shards and builds the rest.")
+flags.DEFINE_enum("runner", "local", ["local", "beam"], "local: this machine's processes (--num_workers). beam: "
+                  "an Apache Beam pipeline (needs the [beam] extra), one work item per output shard, the same "
+                  "bytes as local.")
+flags.DEFINE_string("beam_pipeline_options", "", "With --runner=beam: Beam's pipeline options, e.g. "
+                    "\"--runner=DirectRunner --direct_running_mode=multi_processing --direct_num_workers=2\" or "
+                    "\"--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\".")
 flags.DEFINE_integer("nsp_buffer_documents", 128, "Documents per work chunk; NSP random-next segments come "
                      "from other documents of the same chunk (bounds memory; Google uses the whole corpus).")
 flags.DEFINE_bool("fast_tokenizer", True, "Tokenize through the Rust `tokenizers` WordPiece where it is "
@@ -94,7 +101,8 @@ def options_from_flags():
       short_seq_prob=FLAGS.short_seq_prob, nsp=not FLAGS.no_nsp, dynamic_masking=FLAGS.dynamic_masking,
       per_token_decision=FLAGS.mask_decision_per_token, num_workers=num_workers,
       nsp_buffer_documents=FLAGS.nsp_buffer_documents, fast_tokenizer=FLAGS.fast_tokenizer,
-      progress=FLAGS.progress, jieba_hmm=FLAGS.jieba_hmm, fast_segmenter=FLAGS.fast_segmenter)
+      progress=FLAGS.progress, jieba_hmm=FLAGS.jieba_hmm, fast_segmenter=FLAGS.fast_segmenter,
+      sharded=FLAGS.num_output_shards > 1)
 
 
 def main(_):
@@ -103,7 +111,13 @@ def main(_):
     options = options_from_flags()
     logging.info("*** Reading from %d input file(s), writing %d output file(s) ***", len(options.input_files),
                  len(options.output_files))
-    stats = pipeline.run(options)
+    if FLAGS.runner == "beam":
+      from wwm import beam_runner  # pylint: disable=g-import-not-at-top
+      stats = beam_runner.run(options, FLAGS.beam_pipeline_options)
+    else:
+      if FLAGS.beam_pipeline_options:
+        raise UsageError("--beam_pipeline_options needs --runner=beam")
+      stats = pipeline.run(options)
   except (UsageError, pipeline.RunAborted) as e:
     sys.exit("error: %s" % e)
   except pipeline.Terminated as e:  # SIGTERM or Ctrl-C

@@ -61,7 +61,8 @@ def test_chinese_wwm_records_have_googles_exact_features(tmp_path):
                 "--max_seq_length=64", "--max_predictions_per_seq=10", "--num_output_shards=2")
   assert result.returncode == 0, result.stderr
   shards = ["%s-0000%d-of-00002" % (output, i) for i in range(2)]
-  assert sorted(os.listdir(output.parent)) == sorted([os.path.basename(s) for s in shards] +
+  assert sorted(os.listdir(output.parent)) == sorted([os.path.basename(s) + suffix for s in shards
+                                                      for suffix in ("", ".manifest.json")] +
                                                      ["train.tfrecord.stats.json"])
   examples = _parse(shards, _google_spec(64, 10))
   stats = json.load(open(str(output) + ".stats.json", encoding="utf-8"))

@@ -34,12 +34,14 @@ import threading
 import time
 
 import tokenization
+from bert import file_io
 from bert import file_patterns
 from bert.errors import UsageError
 from wwm import alignment
 from wwm import instances as instances_lib
 from wwm import masking
 from wwm import record_schema as schema
+from wwm import shards
 from wwm import tfrecord
 
 # A document longer than this many characters is cut into several (counted), so no single document can
@@ -64,7 +66,8 @@ Options = collections.namedtuple("Options", [
     "user_dict", "max_seq_length", "max_predictions_per_seq", "random_seed", "dupe_factor", "masked_lm_prob",
     "short_seq_prob", "nsp", "dynamic_masking", "per_token_decision", "num_workers", "nsp_buffer_documents",
     "fast_tokenizer", "progress", "jieba_hmm", "fast_segmenter",
-], defaults=(True, True))
+    "sharded",  # output_files are the shards of --num_output_shards (built one by one, see wwm/shards.py)
+], defaults=(True, True, False))
 
 
 
@@ -152,7 +155,10 @@ def validate(options):
 def output_targets(options):
   """(flag, path) of every file the run writes. A new output (a sidecar) must be added here, so that it is
   checked by check_output_paths and opened with the others before any work starts."""
-  return [("--output_file", path) for path in options.output_files] + [("--stats_file", options.stats_file)]
+  targets = [("--output_file", path) for path in options.output_files]
+  if options.sharded:
+    targets += [("--output_file", shards.manifest_path(path)) for path in options.output_files]
+  return targets + [("--stats_file", options.stats_file)]
 
 
 def _same_file(first, second):
@@ -241,44 +247,92 @@ def read_chunks(input_files, nsp_buffer_documents, stats):
   """
   document_index = 0
   for file_index, path in enumerate(input_files):
-    documents = []
-    chunk_bytes = 0
-    first_index = document_index
-    current = []
-    current_chars = 0
+    with _open_input(path) as reader:
+      for chunk, _, _ in file_chunks(reader, file_index, document_index, nsp_buffer_documents, stats):
+        document_index += len(chunk.documents)
+        yield chunk
+  stats["documents"] = document_index
+
+
+def _open_input(path):
+  try:
+    return shards.open_file(path)
+  except OSError as e:
+    raise UsageError("--input_file %s: cannot be read (%s)" % (path, e.strerror or e))
+
+
+def scan_file(path, file_index, nsp_buffer_documents):
+  """The chunk boundaries of one input file, its documents numbered from 0 (shards.number_documents joins
+  the files); the documents themselves are not kept.
+
+  Returns:
+    list of shards.ChunkSpec.
+  """
+  specs = []
+  with _open_input(path) as reader:
+    for chunk, start, end in file_chunks(reader, file_index, 0, nsp_buffer_documents, collections.Counter()):
+      specs.append(shards.ChunkSpec(file_index, path, chunk.first_document_index, len(chunk.documents), start, end,
+                                    chunk.num_bytes))
+  return specs
+
+
+def load_chunk(spec, nsp_buffer_documents, stats):
+  """Reads the Chunk that `spec` (a shards.ChunkSpec) locates; counts decode_errors and documents_split.
+
+  Raises:
+    RunAborted: the file no longer has that chunk there (it changed since it was scanned).
+  """
+  with _open_input(spec.path) as reader:
+    reader.seek(spec.start)
+    for chunk, _, end in file_chunks(reader, spec.file_index, spec.first_document_index, nsp_buffer_documents,
+                                     stats, spec.start, spec.end):
+      if end == spec.end and len(chunk.documents) == spec.num_documents:
+        return chunk
+      break
+  raise RunAborted("--input_file %s changed during the run (bytes %d-%d are no longer the chunk scanned "
+                   "there); complete shards are kept, rerun to build the others" % (spec.path, spec.start, spec.end))
+
+
+def file_chunks(reader, file_index, first_document_index, nsp_buffer_documents, stats, start=0, end=None):
+  """The Chunks of one binary file from byte `start` (a chunk boundary) up to byte `end` (None: its end).
+
+  A chunk closes after `nsp_buffer_documents` documents or MAX_CHUNK_BYTES bytes, always right after a
+  document ends, so every chunk starts with nothing pending: reading from a chunk's start offset gives exactly
+  that chunk again (wwm/shards.py plans shards by these offsets).
+
+  Yields:
+    (Chunk, start offset, end offset).
+  """
+  documents, current, current_chars = [], [], 0
+  document_index = first_document_index
+  chunk_start = position = start
+  for raw in reader:
+    position += len(raw)
     try:
-      reader = open(path, "rb")
-    except OSError as e:
-      raise UsageError("--input_file %s: cannot be read (%s)" % (path, e.strerror or e))
-    with reader:
-      for raw in reader:
-        chunk_bytes += len(raw)
-        try:
-          line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-          line = raw.decode("utf-8", "replace")
-          stats["decode_errors"] += 1
-        line = line.strip()
-        if line:
-          current.append(line)
-          current_chars += len(line)
-          if current_chars < MAX_DOCUMENT_CHARS:
-            continue
-          stats["documents_split"] += 1
-        if current:
-          documents.append(current)
-          document_index += 1
-          current = []
-          current_chars = 0
-          if len(documents) >= nsp_buffer_documents or chunk_bytes >= MAX_CHUNK_BYTES:
-            yield Chunk(file_index, first_index, documents, chunk_bytes)
-            documents, chunk_bytes, first_index = [], 0, document_index
+      line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+      line = raw.decode("utf-8", "replace")
+      stats["decode_errors"] += 1
+    line = line.strip()
+    if line:
+      current.append(line)
+      current_chars += len(line)
+      if current_chars < MAX_DOCUMENT_CHARS:
+        continue
+      stats["documents_split"] += 1
     if current:
       documents.append(current)
-      document_index += 1
-    if documents or chunk_bytes:
-      yield Chunk(file_index, first_index, documents, chunk_bytes)
-  stats["documents"] = document_index
+      current, current_chars = [], 0
+      if len(documents) >= nsp_buffer_documents or position - chunk_start >= MAX_CHUNK_BYTES:
+        yield Chunk(file_index, document_index, documents, position - chunk_start), chunk_start, position
+        document_index += len(documents)
+        documents, chunk_start = [], position
+        if end is not None and position >= end:
+          return
+  if current:
+    documents.append(current)
+  if documents or position > chunk_start:
+    yield Chunk(file_index, document_index, documents, position - chunk_start), chunk_start, position
 
 
 # ---------------------------------------------------------------------------------------------- workers
@@ -480,13 +534,25 @@ def process_chunk(chunk, context=None):
   return ChunkResult(chunk.file_index, records, dict(stats), chunk.num_bytes)
 
 
-def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None):
-  """process_chunk over `chunks` in `num_workers` processes; results in input order, 2 chunks per worker in
+def process_spec(spec, context=None):
+  """Worker entry point of sharded runs: a shards.ChunkSpec -> ChunkResult (the worker reads the chunk)."""
+  context = context or _CONTEXT
+  read_stats = collections.Counter()
+  chunk = load_chunk(spec, context.options.nsp_buffer_documents, read_stats)
+  result = process_chunk(chunk, context)
+  read_stats.update(result.stats)
+  read_stats["documents"] += len(chunk.documents)
+  return result._replace(stats=dict(read_stats))
+
+
+def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None, function=None):
+  """`function` (default process_chunk, looked up when called) over `chunks` in `num_workers` processes; results in input order, 2 chunks per worker in
   flight at most (so reading never runs ahead of writing). `check` is called while waiting (it may raise to
   stop the run); a dead worker raises RunAborted. Stopping for any reason kills the workers."""
   # Objects that exist now (jieba's ~600k-entry dictionary above all) are inherited by the forked workers;
   # freezing them keeps the garbage collector from writing to (and so copying) their pages in every worker.
   gc.freeze()
+  function = function or process_chunk
   mp_context = multiprocessing.get_context("fork")
   with concurrent.futures.ProcessPoolExecutor(max_workers=num_workers, mp_context=mp_context,
                                               initializer=_init_worker, initargs=(context, os.getpid())) as pool:
@@ -494,7 +560,7 @@ def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None):
     try:
       pending = collections.deque()
       for chunk in chunks:
-        pending.append(pool.submit(process_chunk, chunk))
+        pending.append(pool.submit(function, chunk))
         if not workers:
           workers = _forked_workers(pool)
         if len(pending) >= 2 * num_workers:
@@ -721,6 +787,8 @@ def _run(options, guard):
   warning = vocab_case_warning(context.tokenizer.vocab, options.do_lower_case)
   if warning:
     logging.warning("%s", warning)
+  if options.sharded:
+    return _run_sharded(options, context, guard, start)
   stats = collections.Counter()
   read_stats = collections.Counter()
   instances_per_file = [0] * len(options.input_files)
@@ -751,20 +819,11 @@ def _run(options, guard):
       instances_per_file[result.file_index] += len(result.records)
       progress.update(result.num_bytes, written)
     guard.check()
-    for path, count in zip(options.input_files, instances_per_file):
-      if count == 0:
-        raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
+    _check_every_file_yields(options, instances_per_file)
     stats.update(read_stats)
-    summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
-    # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
-    vocab = context.tokenizer.vocab
-    # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
-    summary["segmenter_implementation"] = context.segmenter.implementation if context.segmenter else None
-    summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
-                        "fingerprint": masking.vocab_fingerprint(vocab)}
-    text = json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    summary = finish_summary(options, context, stats, instances_per_file, start)
     try:
-      stats_writer.write(text.encode("utf-8"))
+      stats_writer.write(stats_text(summary).encode("utf-8"))
     except OSError as e:
       raise _cannot_write("--stats_file", stats_writer.path, e) from None
     # All data reaches the disk (where a full disk may still show) before the first final name appears.
@@ -788,6 +847,112 @@ def _run(options, guard):
   finally:
     progress.close()
   return summary
+
+
+def _check_every_file_yields(options, instances_per_file):
+  for path, count in zip(options.input_files, instances_per_file):
+    if count == 0:
+      raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
+
+
+def finish_summary(options, context, stats, instances_per_file, start):
+  """The stats JSON of a run: counters, settings, the segmenter that ran and the vocabulary."""
+  total_bytes = sum(size for _, size, _ in shards.input_identity(options.input_files))
+  summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
+  # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
+  summary["segmenter_implementation"] = context.segmenter.implementation if context.segmenter else None
+  # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
+  vocab = context.tokenizer.vocab
+  summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
+                      "fingerprint": masking.vocab_fingerprint(vocab)}
+  return summary
+
+
+def stats_text(summary):
+  return json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def plan_shards(options, vocab):
+  """The ShardTasks of a sharded run: scans the inputs for their chunks and splits them over the shards."""
+  scans = [scan_file(path, index, options.nsp_buffer_documents) for index, path in enumerate(options.input_files)]
+  base_key = shards.run_key(options, shards.input_identity(options.input_files), masking.vocab_fingerprint(vocab))
+  return shards.shard_tasks(options, shards.number_documents(scans), base_key)
+
+
+def _run_sharded(options, context, guard, start):
+  """Builds the shards that are not complete yet, one by one, each committed with its manifest."""
+  tasks = plan_shards(options, context.tokenizer.vocab)
+  manifests = {}
+  for task in tasks:
+    manifest = shards.complete_manifest(task)
+    if manifest is not None:
+      manifests[task.index] = manifest
+  todo = [task for task in tasks if task.index not in manifests]
+  if manifests:
+    logging.info("keeping %d complete shard(s) made by an earlier run with these inputs and flags; building %d",
+                 len(manifests), len(todo))
+  specs = [spec for task in todo for spec in task.chunks]
+  progress = _Progress(sum(spec.num_bytes for spec in specs), options.progress)
+  results = writer = None
+  try:
+    if options.num_workers <= 1:
+      results = (process_spec(spec, context) for spec in specs)
+    else:
+      results = _ordered_parallel_map(specs, context, options.num_workers, guard.check, function=process_spec)
+    for task in todo:
+      writer = _open_shard(task.path)
+      manifests[task.index] = _build_shard(task, results, writer, guard, progress)
+      writer = None
+  except BaseException:
+    if results is not None:
+      results.close()  # stops the workers
+    if writer is not None:
+      writer.abort()
+    raise
+  finally:
+    progress.close()
+  stats = collections.Counter()
+  instances_per_file = [0] * len(options.input_files)
+  for manifest in manifests.values():
+    stats.update(manifest["stats"])
+    for file_index, count in manifest["instances_per_file"].items():
+      instances_per_file[int(file_index)] += count
+  _check_every_file_yields(options, instances_per_file)
+  summary = finish_summary(options, context, stats, instances_per_file, start)
+  summary["shards"] = {"kept": len(tasks) - len(todo), "built": len(todo),
+                       "records": [manifests[task.index]["records"] for task in tasks]}
+  try:
+    file_io.write_text_atomically(options.stats_file, stats_text(summary))
+  except OSError as e:
+    raise _cannot_write("--stats_file", options.stats_file, e) from None
+  return summary
+
+
+def _open_shard(path):
+  try:
+    return tfrecord.AtomicFile(path)
+  except OSError as e:
+    raise UsageError("--output_file %s: cannot be written (%s)" % (path, _os_error_text(e, path))) from None
+
+
+def _build_shard(task, results, writer, guard, progress):
+  """Writes one shard from the next len(task.chunks) results; returns its manifest."""
+  written = [0]
+
+  def shard_results():
+    for _ in task.chunks:
+      guard.check()
+      result = next(results)
+      written[0] += len(result.records)
+      progress.update(result.num_bytes, written[0])
+      yield result
+
+  try:
+    return shards.write_shard(task, shard_results(), shards.HashingWriter(writer, tfrecord.frame_record),
+                              writer.commit)
+  except OSError as e:
+    raise UsageError("--output_file %s: cannot be written (%s); the shards completed before it are kept, rerun "
+                     "to build the rest" % (task.path, _os_error_text(e, task.path))) from None
 
 
 def _summary(options, stats, instances_per_file, total_bytes, seconds):

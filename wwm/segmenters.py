@@ -18,6 +18,7 @@ words are jieba 0.42.1's on every Chinese run of ../shared/data (`benchmarks/ben
 --verify_segmenter`: 0 differences in about a million distinct runs).
 """
 import functools
+import importlib.util
 import logging
 import os
 import re
@@ -138,11 +139,7 @@ def takes_fast_path(text):
 
 
 def rjieba_available():
-  try:
-    import rjieba  # pylint: disable=g-import-not-at-top,unused-import
-  except ImportError:
-    return False
-  return True
+  return importlib.util.find_spec("rjieba") is not None
 
 
 SEGMENTERS = {"jieba": JiebaSegmenter, "char": CharSegmenter}
