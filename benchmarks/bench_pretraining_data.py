@@ -1,17 +1,20 @@
-"""Speed, scaling and memory of create_pretraining_data.py (and a full check of the fast tokenizer).
+"""Speed, scaling and memory of create_pretraining_data.py against Google's (and checks of the fast paths).
 
-Runs the real command line on ../shared/data/pretrain_zh (the three files concatenated, 2.5 MB; the 25 MB input
-is that corpus repeated 10 times) with --chinese_wwm --dupe_factor 5 --max_seq_length 128, for each input size
-and worker count, under /usr/bin/time -v when it exists. Reported per run:
+Runs the real command lines on ../shared/data/pretrain_zh (the three files concatenated, 2.5 MB; the 25 MB input
+is that corpus repeated 10 times) with --dupe_factor 5 --max_seq_length 128 --max_predictions_per_seq 20, for
+each input size: Google's create_pretraining_data.py (bert-tensorflow 1.0.4, downloaded into a temporary
+directory and run there through benchmarks/google_bert.py; one process, no Chinese whole-word masking), then
+this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported per run:
   * KB/s: input bytes / wall seconds of the whole command (interpreter start, jieba load and all);
   * KB/s per CPU: input bytes / (user + system CPU seconds of all processes) -- the per-worker speed, which a
     busy shared machine disturbs much less than wall time;
   * instances/s, peak RSS of the largest process (time -v / ru_maxrss) and of the whole process tree (sampled
     from /proc every 0.1 s).
-Ratios compare runs of the same invocation: 2 workers vs 1 (same size), 25 MB vs 2.5 MB (same workers).
+Ratios compare runs of the same invocation: ours with 1 worker vs Google's (wall and CPU), 2 workers vs 1 (same
+size), 25 MB vs 2.5 MB (same workers).
 There is no timed assert. Prints a table and writes benchmarks/results/bench_pretraining_data.json.
 
-  .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~4 min on 2 quiet cores
+  .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~8 min on 2 quiet cores
   .venv/bin/python benchmarks/bench_pretraining_data.py --quick          # seconds: checks the script runs
   .venv/bin/python benchmarks/bench_pretraining_data.py --verify_tokenizer   # Rust == Python on all shared text
   .venv/bin/python benchmarks/bench_pretraining_data.py --verify_segmenter   # rjieba path == jieba, same text
@@ -32,6 +35,8 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import google_bert  # pylint: disable=g-import-not-at-top,wrong-import-position
 SHARED = os.environ.get("BERT_SHARED_DATA", os.path.join(os.path.dirname(ROOT), "shared", "data"))
 CORPUS_FILES = ("CLUECorpusSmall_bert_sampled.txt", "CLUECorpusSmall_5000_lines_bert.txt", "news_zh_1.txt")
 TIME_BINARY = "/usr/bin/time"
@@ -75,13 +80,22 @@ def _tree_rss_kb(pid):
   return total
 
 
-def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length):
-  """Runs the script once; returns a dict of measurements."""
-  output = os.path.join(output_dir, "out_w%d.tfrecord" % workers)
-  command = [sys.executable, os.path.join(ROOT, "create_pretraining_data.py"), "--input_file=" + corpus,
-             "--output_file=" + output, "--vocab_file=" + os.path.join(ROOT, "vocab", "zh_vocab.txt"),
-             "--chinese_wwm", "--dupe_factor=%d" % dupe_factor, "--max_seq_length=%d" % max_seq_length,
-             "--num_workers=%d" % workers, "--noprogress"]
+def _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root):
+  """argv of one run: this project's script with --chinese_wwm, or Google's with the same flags."""
+  flags = ["--input_file=" + corpus, "--output_file=" + output,
+           "--vocab_file=" + os.path.join(ROOT, "vocab", "zh_vocab.txt"), "--do_lower_case=True",
+           "--max_seq_length=%d" % max_seq_length, "--max_predictions_per_seq=20", "--masked_lm_prob=0.15",
+           "--random_seed=12345", "--dupe_factor=%d" % dupe_factor]
+  if program == "google":
+    return google_bert.command(google_root, "create_pretraining_data", flags)
+  return [sys.executable, os.path.join(ROOT, "create_pretraining_data.py")] + flags + [
+      "--chinese_wwm", "--num_workers=%d" % workers, "--noprogress"]
+
+
+def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="ours", google_root=None):
+  """Runs one script once (program "ours" or "google", Google's is single-process); returns measurements."""
+  output = os.path.join(output_dir, "out_%s_w%d.tfrecord" % (program, workers))
+  command = _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root)
   use_time = os.path.exists(TIME_BINARY)
   if use_time:
     command = [TIME_BINARY, "-v"] + command
@@ -102,19 +116,22 @@ def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length):
   sampler.join()
   after = resource.getrusage(resource.RUSAGE_CHILDREN)
   if process.returncode != 0:
-    raise SystemExit("create_pretraining_data.py failed:\n" + stderr[-3000:])
+    raise SystemExit("%s create_pretraining_data.py failed:\n%s" % (program, stderr[-3000:]))
   cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
   max_rss_kb = after.ru_maxrss
   if use_time:
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     max_rss_kb = int(match.group(1))
-  stats = json.load(open(output + ".stats.json", encoding="utf-8"))
+  if program == "google":
+    instances = int(re.findall(r"Wrote (\d+) total instances", stderr)[-1])
+  else:
+    instances = json.load(open(output + ".stats.json", encoding="utf-8"))["instances"]
   size = os.path.getsize(corpus)
   return {
-      "input_mb": round(size / 1e6, 2), "workers": workers, "wall_seconds": round(wall, 2),
+      "program": program, "input_mb": round(size / 1e6, 2), "workers": workers, "wall_seconds": round(wall, 2),
       "cpu_seconds": round(cpu, 2), "kb_per_s": round(size / 1e3 / wall, 1),
-      "kb_per_cpu_s": round(size / 1e3 / cpu, 1), "instances": stats["instances"],
-      "instances_per_s": round(stats["instances"] / wall, 1), "peak_rss_mb": round(max_rss_kb / 1024, 1),
+      "kb_per_cpu_s": round(size / 1e3 / cpu, 1), "instances": instances,
+      "instances_per_s": round(instances / wall, 1), "peak_rss_mb": round(max_rss_kb / 1024, 1),
       "peak_tree_rss_mb": round(peak_tree[0] / 1024, 1), "rss_source": "time -v" if use_time else "ru_maxrss",
       "output_sha_prefix": _file_digest(output),
   }
@@ -224,6 +241,8 @@ def main():
   parser.add_argument("--dupe_factor", type=int, default=5)
   parser.add_argument("--max_seq_length", type=int, default=128)
   parser.add_argument("--quick", action="store_true", help="tiny input and dupe_factor 1 (smoke run)")
+  parser.add_argument("--no_google", action="store_true", help="skip Google's create_pretraining_data.py "
+                      "(bert-tensorflow 1.0.4, downloaded into a temporary directory; see google_bert.py)")
   parser.add_argument("--verify_tokenizer", action="store_true")
   parser.add_argument("--verify_segmenter", action="store_true")
   parser.add_argument("--output_json", default=None, help="default: benchmarks/results/"
@@ -244,10 +263,15 @@ def main():
     try:
       runs = []
       sizes = [1] if args.quick else [int(s) for s in args.sizes.split(",")]
+      google_root = None if args.no_google else google_bert.prepare(os.path.join(temp, "google_bert"))
       for repeats in sizes:
         corpus, _ = build_corpus(temp, repeats, limit_bytes=200000 if args.quick else None)
-        for workers in [int(w) for w in args.workers.split(",")]:
-          run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length)
+        plan = [("ours", int(w)) for w in args.workers.split(",")]
+        if google_root:
+          plan.insert(0, ("google", 1))
+        for program, workers in plan:
+          run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length,
+                         program, google_root)
           run["repeats"] = repeats
           runs.append(run)
           print("  done: %s" % json.dumps(run), flush=True)
@@ -266,7 +290,16 @@ def main():
 
 def _ratios(runs):
   ratios = {}
-  by_key = {(r["repeats"], r["workers"]): r for r in runs}
+  for google in [r for r in runs if r["program"] == "google"]:
+    ours = [r for r in runs if r["program"] == "ours" and r["workers"] == 1 and r["repeats"] == google["repeats"]]
+    if ours:
+      ratios["ours_1w_vs_google_wall_x%d" % google["repeats"]] = round(
+          google["wall_seconds"] / ours[0]["wall_seconds"], 2)
+      ratios["ours_1w_vs_google_cpu_x%d" % google["repeats"]] = round(
+          google["cpu_seconds"] / ours[0]["cpu_seconds"], 2)
+      ratios["google_vs_ours_peak_rss_x%d" % google["repeats"]] = round(
+          google["peak_rss_mb"] / ours[0]["peak_rss_mb"], 1)
+  by_key = {(r["repeats"], r["workers"]): r for r in runs if r["program"] == "ours"}
   for (repeats, workers), run in by_key.items():
     one = by_key.get((repeats, 1))
     if workers > 1 and one:
@@ -282,14 +315,14 @@ def _ratios(runs):
 
 
 def _print_table(runs, ratios):
-  header = "%8s %7s %8s %9s %11s %11s %12s %10s %14s" % (
-      "input MB", "workers", "wall s", "KB/s", "KB/cpu-s", "instances", "instances/s", "peak RSS",
+  header = "%-7s %8s %7s %8s %9s %11s %11s %12s %10s %14s" % (
+      "program", "input MB", "workers", "wall s", "KB/s", "KB/cpu-s", "instances", "instances/s", "peak RSS",
       "tree RSS MB")
   print(header)
   print("-" * len(header))
   for run in runs:
-    print("%8.2f %7d %8.1f %9.1f %11.1f %11d %12.1f %8.1fMB %14.1f" % (
-        run["input_mb"], run["workers"], run["wall_seconds"], run["kb_per_s"], run["kb_per_cpu_s"],
+    print("%-7s %8.2f %7d %8.1f %9.1f %11.1f %11d %12.1f %8.1fMB %14.1f" % (
+        run["program"], run["input_mb"], run["workers"], run["wall_seconds"], run["kb_per_s"], run["kb_per_cpu_s"],
         run["instances"], run["instances_per_s"], run["peak_rss_mb"], run["peak_tree_rss_mb"]))
   for key, value in sorted(ratios.items()):
     print("%s: %s" % (key, value))

@@ -187,17 +187,23 @@ def _truncate_seq_pair(a_ids, a_words, b_ids, b_words, max_num_tokens, rng):
   the start nor the end of a segment is systematically lost (which would bias what the model learns about
   how texts begin or end).
   """
-  while len(a_ids) + len(b_ids) > max_num_tokens:
-    if len(a_ids) > len(b_ids):
-      ids, words = a_ids, a_words
+  # The draws decide only how many tokens go from each end; each list is cut once, at the end.
+  a_length, b_length = len(a_ids), len(b_ids)
+  a_front = b_front = 0
+  random_draw = rng.random
+  while a_length + b_length > max_num_tokens:
+    if a_length > b_length:
+      a_length -= 1
+      if random_draw() < 0.5:
+        a_front += 1
     else:
-      ids, words = b_ids, b_words
-    if rng.random() < 0.5:
-      del ids[0]
-      del words[0]
-    else:
-      ids.pop()
-      words.pop()
+      b_length -= 1
+      if random_draw() < 0.5:
+        b_front += 1
+  for ids, words, front, length in ((a_ids, a_words, a_front, a_length), (b_ids, b_words, b_front, b_length)):
+    if length < len(ids):
+      ids[:] = ids[front:front + length]
+      words[:] = words[front:front + length]
 
 
 def _make_instance(a_ids, a_words, b_ids, b_words, next_sentence_label, config, rng):

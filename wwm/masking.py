@@ -10,7 +10,6 @@ Labels are always the ids at the positions before replacement, i.e. the real tok
 drawn from ordinary vocabulary tokens only (no [CLS]/[SEP]/[PAD]/[UNK]/[MASK]/[unusedN], no `##` pieces).
 """
 import hashlib
-import itertools
 
 import tokenization
 
@@ -61,8 +60,18 @@ def word_groups(word_ids):
   Returns:
     list of lists of positions, in position order.
   """
-  return [list(positions) for word_id, positions in itertools.groupby(range(len(word_ids)), word_ids.__getitem__)
-          if word_id >= 0]
+  groups = []
+  group = None
+  previous = None
+  for position, word_id in enumerate(word_ids):
+    if word_id != previous:
+      previous = word_id
+      group = [position] if word_id >= 0 else None
+      if group is not None:
+        groups.append(group)
+    elif group is not None:
+      group.append(position)
+  return groups
 
 
 def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_per_seq, mask_id,

@@ -360,14 +360,26 @@ class WorkerContext(object):
     structural = (tokenization.CLS_TOKEN, tokenization.SEP_TOKEN, tokenization.MASK_TOKEN, tokenization.PAD_TOKEN)
     self.structural_ids = frozenset(vocab[t] for t in structural if t in vocab)
     self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
+    # Positions fit one varint byte up to a length of 128, the usual one (then their feature needs no lookup).
+    self.byte_positions = options.max_seq_length <= 128
     self._mask_features = {}
     self._weight_features = {}
+    self._segment_features = {}
 
   def input_mask_feature(self, length):
     feature = self._mask_features.get(length)
     if feature is None:
       pad = self.options.max_seq_length - length
       feature = self._mask_features[length] = tfrecord.int64_feature([1] * length + [0] * pad)
+    return feature
+
+  def segment_ids_feature(self, segment_ids):
+    """[0] * (len A + 2) + [1] * (len B + 1), padded: cached by its length and number of ones."""
+    key = (len(segment_ids), segment_ids.count(1))
+    feature = self._segment_features.get(key)
+    if feature is None:
+      padded = segment_ids + [0] * (self.options.max_seq_length - len(segment_ids))
+      feature = self._segment_features[key] = tfrecord.byte_int64_feature(padded)
     return feature
 
   def weights_feature(self, count):
@@ -498,18 +510,19 @@ def encode_instance(instance, context):
     features = [
         (schema.INPUT_IDS, int64_feature(instance.input_ids + pad, small)),
         (schema.INPUT_MASK, context.input_mask_feature(length)),
-        (schema.SEGMENT_IDS, int64_feature(instance.segment_ids + pad, small)),
+        (schema.SEGMENT_IDS, context.segment_ids_feature(instance.segment_ids)),
         (schema.NEXT_SENTENCE_LABELS, int64_feature([instance.next_sentence_label])),
         (schema.WORD_IDS, int64_feature(word_ids + [-1] * len(pad))),
     ]
     return context.encoder.encode(features)
   num_masked = len(instance.masked_lm_positions)
+  positions_feature = tfrecord.byte_int64_feature if context.byte_positions else int64_feature
   lm_pad = [0] * (options.max_predictions_per_seq - num_masked)
   features = [
       (schema.INPUT_IDS, int64_feature(instance.input_ids + pad, small)),
       (schema.INPUT_MASK, context.input_mask_feature(length)),
-      (schema.SEGMENT_IDS, int64_feature(instance.segment_ids + pad, small)),
-      (schema.MASKED_LM_POSITIONS, int64_feature(instance.masked_lm_positions + lm_pad, small)),
+      (schema.SEGMENT_IDS, context.segment_ids_feature(instance.segment_ids)),
+      (schema.MASKED_LM_POSITIONS, positions_feature(instance.masked_lm_positions + lm_pad)),
       (schema.MASKED_LM_IDS, int64_feature(instance.masked_lm_ids + lm_pad, small)),
       (schema.MASKED_LM_WEIGHTS, context.weights_feature(num_masked)),
       (schema.NEXT_SENTENCE_LABELS, int64_feature([instance.next_sentence_label])),

@@ -74,6 +74,13 @@ def int64_feature(values, small=False):
   return _INT64_TAG + _varint(len(inner)) + inner
 
 
+def byte_int64_feature(values):
+  """int64_feature for values the caller guarantees to be in [0, 128): each varint is the value's own byte."""
+  payload = bytes(values)
+  inner = _PACKED_TAG + _varint(len(payload)) + payload
+  return _INT64_TAG + _varint(len(inner)) + inner
+
+
 def float_feature(values):
   """Serialized Feature with a float_list (bytes)."""
   payload = struct.pack("<%df" % len(values), *values)
