@@ -117,3 +117,29 @@ def test_the_skeleton_builds_the_stage_under_the_xla_scope(monkeypatch):
     model_fn(_encoder_inputs(), None, tf.estimator.ModeKeys.PREDICT, {})
   assert seen["in_scope"]
   assert seen["encoder"] == model_fn_lib.EncoderSettings(False, tf.bfloat16, False)
+
+
+def test_progress_metrics_run_only_on_logging_steps():
+  # Regression guard: a metric handed to the progress line as a callable must not run on every step.
+  def forward(features, mode, encoder):
+    weight = tf.compat.v1.get_variable("w", [], initializer=tf.compat.v1.ones_initializer())
+    counter = tf.compat.v1.get_variable("metric_runs", [], tf.int64, tf.compat.v1.zeros_initializer(),
+                                        trainable=False)
+    loss = tf.square(weight * tf.reduce_mean(tf.cast(features["input_ids"], tf.float32)) - 1.0)
+    return model_fn_lib.StageOutputs(loss=loss, scalars={"metric": lambda: counter.assign_add(1)})
+
+  options = estimator_utils.RunOptions(log_every_n_steps=5)
+  model_fn = model_fn_lib.build_model_fn(forward, None, 1e-3, 100, 1, options, output_dir="unused")
+  with tf.Graph().as_default():
+    tf.compat.v1.train.get_or_create_global_step()
+    spec = model_fn(_encoder_inputs(), None, tf.estimator.ModeKeys.TRAIN, {"batch_size": BATCH})
+    _, tensors = spec.host_call
+    with tf.compat.v1.Session() as session:
+      session.run(tf.compat.v1.global_variables_initializer())
+      logged = []
+      for _ in range(12):
+        _, values = session.run([spec.train_op, tensors])
+        logged.append((int(values["global_step"][0]), float(values["metric"][0])))
+      runs = session.run(tf.compat.v1.global_variables("metric_runs")[0])
+  assert runs == 2  # steps 5 and 10 of 12
+  assert [step for step, value in logged if value > 0] == [5, 10]

@@ -18,7 +18,7 @@ def masked_lm_accuracy(log_probs, label_ids, label_weights):
   """Weighted accuracy of the masked-LM predictions of one batch (padding predictions have weight 0).
 
   Args:
-    log_probs: [batch*max_predictions, vocab] log-probabilities.
+    log_probs: [batch*max_predictions, vocab] log-probabilities (or the logits: the argmax is the same).
     label_ids: [batch, max_predictions] original ids.
     label_weights: [batch, max_predictions] 1.0 for real predictions.
 
@@ -82,9 +82,10 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
         token_type_ids=features["segment_ids"],
         use_one_hot_embeddings=encoder.use_one_hot_embeddings,
         compute_type=encoder.compute_type)
-    (masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs) = modeling.get_masked_lm_output(
-        bert_config, model.get_sequence_output(), model.get_embedding_table(), features["masked_lm_positions"],
-        features["masked_lm_ids"], features["masked_lm_weights"])
+    masked_lm_logits = modeling.get_masked_lm_logits(bert_config, model.get_sequence_output(),
+                                                     model.get_embedding_table(), features["masked_lm_positions"])
+    masked_lm_loss, masked_lm_example_loss = modeling.masked_lm_loss(
+        masked_lm_logits, features["masked_lm_ids"], features["masked_lm_weights"])
     total_loss = masked_lm_loss
     next_sentence = None
     if not no_nsp:
@@ -94,12 +95,14 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
 
     if mode == tf.estimator.ModeKeys.TRAIN:
       scalars = {"masked_lm_loss": masked_lm_loss,
-                 "masked_lm_accuracy": masked_lm_accuracy(masked_lm_log_probs, features["masked_lm_ids"],
-                                                          features["masked_lm_weights"])}
+                 # A callable: built only on logged steps (bert.model_fn.only_on_logging_steps).
+                 "masked_lm_accuracy": lambda: masked_lm_accuracy(masked_lm_logits, features["masked_lm_ids"],
+                                                                  features["masked_lm_weights"])}
       if next_sentence is not None:
         scalars["next_sentence_loss"] = next_sentence[0]
       return model_fn_lib.StageOutputs(loss=total_loss, scalars=scalars)
 
+    masked_lm_log_probs = tf.nn.log_softmax(masked_lm_logits, axis=-1)
     if mode == tf.estimator.ModeKeys.EVAL:
       metric_tensors = {"masked_lm_example_loss": masked_lm_example_loss,
                         "masked_lm_log_probs": masked_lm_log_probs, "masked_lm_ids": features["masked_lm_ids"],
