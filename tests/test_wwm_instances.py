@@ -1,7 +1,6 @@
 """Tests for wwm/instances.py, through the whole instance builder: invariants on hand-made, random (hypothesis)
 and real documents."""
 import collections
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings

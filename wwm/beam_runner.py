@@ -14,7 +14,6 @@ is kept. The work parallelises over shards, so give at least as many shards as w
 Paths may be local or on any file system TensorFlow's gfile reads (gs://...): every worker must see the
 inputs, the vocabulary and the output directory.
 """
-import collections
 import json
 import logging
 import os
@@ -105,8 +104,7 @@ def build_shard(task, context):
   writer = _ShardFile(task.path)
   try:
     results = (pipeline.process_spec(spec, context) for spec in task.chunks)
-    manifest = shards.write_shard(task, results, shards.HashingWriter(writer, tfrecord.frame_record),
-                                  writer.commit)
+    manifest = shards.write_shard(task, results, shards.HashingWriter(writer), writer.commit)
   except BaseException:
     writer.abort()
     raise
@@ -116,12 +114,7 @@ def build_shard(task, context):
 def summarize(manifests, options, start):
   """Stats step: all shards' manifests -> the stats JSON (written atomically), returned as a dict."""
   by_shard = {manifest["key"]["shard"]: manifest for manifest in manifests}
-  stats = collections.Counter()
-  instances_per_file = [0] * len(options.input_files)
-  for manifest in by_shard.values():
-    stats.update(manifest["stats"])
-    for file_index, count in manifest["instances_per_file"].items():
-      instances_per_file[int(file_index)] += count
+  stats, instances_per_file = shards.merge_manifests(by_shard.values(), len(options.input_files))
   context = pipeline.create_context(_worker_options(options))
   summary = pipeline.finish_summary(options, context, stats, instances_per_file, start)
   summary["runner"] = "beam"

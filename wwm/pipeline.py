@@ -95,6 +95,7 @@ class Terminated(BaseException):
 
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
+# records: framed TFRecords (tfrecord.frame_record), ready to be appended to a file.
 ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "stats", "num_bytes"])
 
 
@@ -537,7 +538,9 @@ def process_chunk(chunk, context=None):
   fast_before = context.tokenizer.lines_fast
   python_before = context.tokenizer.lines_fallback
   built = build_instances(chunk, context, stats)
-  records = [encode_instance(instance, context) for instance in built]
+  # Framed here (length, checksums), not in the writer: the main process, which writes for every worker,
+  # then only copies bytes.
+  records = [tfrecord.frame_record(encode_instance(instance, context)) for instance in built]
   stats["instances"] += len(built)
   stats["masked_tokens"] += sum(len(instance.masked_lm_positions) for instance in built)
   stats["masked_words"] += sum(instance.num_masked_words for instance in built)
@@ -824,7 +827,7 @@ def _run(options, guard):
       for record in result.records:
         writer = writers[written % len(writers)]
         try:
-          writer.write(record)
+          writer.write_framed(record)
         except OSError as e:
           raise _cannot_write("--output_file", writer.path, e) from None
         written += 1
@@ -924,12 +927,7 @@ def _run_sharded(options, context, guard, start):
     raise
   finally:
     progress.close()
-  stats = collections.Counter()
-  instances_per_file = [0] * len(options.input_files)
-  for manifest in manifests.values():
-    stats.update(manifest["stats"])
-    for file_index, count in manifest["instances_per_file"].items():
-      instances_per_file[int(file_index)] += count
+  stats, instances_per_file = shards.merge_manifests(manifests.values(), len(options.input_files))
   _check_every_file_yields(options, instances_per_file)
   summary = finish_summary(options, context, stats, instances_per_file, start)
   summary["shards"] = {"kept": len(tasks) - len(todo), "built": len(todo),
@@ -961,8 +959,7 @@ def _build_shard(task, results, writer, guard, progress):
       yield result
 
   try:
-    return shards.write_shard(task, shard_results(), shards.HashingWriter(writer, tfrecord.frame_record),
-                              writer.commit)
+    return shards.write_shard(task, shard_results(), shards.HashingWriter(writer), writer.commit)
   except OSError as e:
     raise UsageError("--output_file %s: cannot be written (%s); the shards completed before it are kept, rerun "
                      "to build the rest" % (task.path, _os_error_text(e, task.path))) from None

@@ -150,21 +150,30 @@ def complete_manifest(task):
 
 
 class HashingWriter(object):
-  """Wraps a record writer (write(record) of framed TFRecords) and hashes the bytes it writes."""
+  """Wraps a byte writer: appends framed TFRecords to it and hashes the bytes written."""
 
-  def __init__(self, writer, frame):
+  def __init__(self, writer):
     self._writer = writer
-    self._frame = frame
     self.digest = hashlib.sha256()
     self.num_records = 0
     self.num_bytes = 0
 
-  def write(self, record):
-    framed = self._frame(record)
+  def write(self, framed):
     self._writer.write(framed)
     self.digest.update(framed)
     self.num_records += 1
     self.num_bytes += len(framed)
+
+
+def merge_manifests(manifests, num_input_files):
+  """(counters, instances per input file) of a run, summed over its shards' manifests."""
+  stats = collections.Counter()
+  instances_per_file = [0] * num_input_files
+  for manifest in manifests:
+    stats.update(manifest["stats"])
+    for file_index, count in manifest["instances_per_file"].items():
+      instances_per_file[int(file_index)] += count
+  return stats, instances_per_file
 
 
 def write_shard(task, results, writer, commit):
@@ -172,7 +181,7 @@ def write_shard(task, results, writer, commit):
 
   Args:
     task: ShardTask.
-    results: iterable of ChunkResult, one per chunk of the task, in chunk order.
+    results: iterable of ChunkResult (framed records), one per chunk of the task, in chunk order.
     writer: HashingWriter over the shard's temporary file.
     commit: callable renaming the temporary to the final name (after flushing it to disk).
 

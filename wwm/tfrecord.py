@@ -209,3 +209,8 @@ class AtomicRecordWriter(AtomicFile):
     """Appends one record (serialized Example bytes)."""
     self._file.write(frame_record(record))
     self.num_records += 1
+
+  def write_framed(self, framed):
+    """Appends one record already framed by frame_record."""
+    self._file.write(framed)
+    self.num_records += 1
