@@ -32,8 +32,6 @@ class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
   its trust ratio.
   """
 
-  uses_fused_kernel = False  # the trust ratio needs the update itself
-
   def __init__(self, learning_rate, weight_decay_rate=0.01, exclude_from_weight_decay=None,
                exclude_from_layer_adaptation=None, name="LAMBOptimizer", **adam_args):
     """Constructs the optimizer.

@@ -221,38 +221,12 @@ class AdamWeightDecayOptimizer(tf1.train.Optimizer):
     next_var = var - learning_rate * update
     return tf.group(var.assign(next_var), m.assign(next_m), v.assign(next_v))
 
-  # Subclasses with another update rule (LAMB) set this to False and get _decayed_update everywhere.
-  uses_fused_kernel = True
-
-  def _fused_update(self, grad, var):
-    """The update of _decayed_update through TensorFlow's fused Adam kernel (one pass over var, m and v).
-
-    ResourceApplyAdam with both beta powers 0 is Adam without bias correction: m and v as above, then
-    var -= lr * m / (sqrt(v) + epsilon). The decoupled weight decay, lr * weight_decay_rate * var of the
-    variable before this step, is applied first. The same update as the op-by-op formula, to float
-    rounding, at a fraction of its memory traffic (on a small model the elementwise update ops cost about as
-    much as its matmuls).
-    """
-    var_dtype = var.dtype.base_dtype
-    grad = tf.cast(grad, var_dtype)
-    learning_rate = tf.cast(self._learning_rate_tensor, var_dtype)
-    dependencies = []
-    if self._do_use_weight_decay(modeling.variable_name(var)):
-      dependencies.append(var.assign_sub(learning_rate * self.weight_decay_rate * var, read_value=False))
-    zero = tf.constant(0.0, var_dtype)
-    with tf.control_dependencies(dependencies):
-      return tf.raw_ops.ResourceApplyAdam(
-          var=var.handle, m=self.get_slot(var, "adam_m").handle, v=self.get_slot(var, "adam_v").handle,
-          beta1_power=zero, beta2_power=zero, lr=learning_rate, beta1=tf.constant(self.beta_1, var_dtype),
-          beta2=tf.constant(self.beta_2, var_dtype), epsilon=tf.constant(self.epsilon, var_dtype), grad=grad,
-          use_locking=False)
-
   def _apply_dense(self, grad, var):
     return self._decayed_update(grad, var)
 
   def _resource_apply_dense(self, grad, handle):
-    if self.uses_fused_kernel:
-      return self._fused_update(grad, handle)
+    # Not TensorFlow's fused ResourceApplyAdam (tried): it computes 1 - beta_2 in float32 (0.00099998713, not
+    # 0.001) and did not give the same weights under tf.distribute as on one device.
     return self._decayed_update(grad, handle)
 
   def _apply_sparse(self, grad, var):
@@ -263,7 +237,7 @@ class AdamWeightDecayOptimizer(tf1.train.Optimizer):
 
   def _resource_apply_sparse(self, grad, handle, indices):
     dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(handle)[0])
-    return self._resource_apply_dense(dense, handle)
+    return self._decayed_update(dense, handle)
 
   def _do_use_weight_decay(self, param_name):
     """Whether the variable called `param_name` is weight-decayed."""
