@@ -97,9 +97,8 @@ def train_command(program, google_root, config, batch, steps, records, output_di
   return [sys.executable, str(ROOT / "run_pretraining.py")] + flags + ["--tf_random_seed=1"]
 
 
-def timed_run(cmd, work, name):
+def timed_run(cmd, output_dir, work, name):
   """Wall seconds of one run (fresh output directory), or SystemExit with its log."""
-  output_dir = pathlib.Path(cmd[[i for i, a in enumerate(cmd) if a.startswith("--output_dir=")][0]].split("=", 1)[1])
   shutil.rmtree(output_dir, ignore_errors=True)
   log_path = work / ("%s.log" % name)
   start = time.time()
@@ -109,12 +108,14 @@ def timed_run(cmd, work, name):
   return seconds
 
 
-def step_seconds(program, google_root, model, records, work, tag):
-  config, batch, first, second = MODELS_IN_USE[model]
+def step_seconds(program, google_root, model, settings, records, work, tag):
+  """Seconds per training step of `program` (and the two wall times it is the difference of)."""
+  config, batch, first, second = settings
+  output_dir = work / ("run_%s" % program)
   times = []
   for steps in (first, second):
-    cmd = train_command(program, google_root, config, batch, steps, records, work / ("run_%s" % program))
-    times.append(timed_run(cmd, work, "%s_%s_%s_%d" % (tag, model, program, steps)))
+    cmd = train_command(program, google_root, config, batch, steps, records, output_dir)
+    times.append(timed_run(cmd, output_dir, work, "%s_%s_%s_%d" % (tag, model, program, steps)))
   return (times[1] - times[0]) / (second - first), times
 
 
@@ -128,7 +129,6 @@ def matmul_flops():
 
 
 def train_flops_per_step(config_path, batch):
-  sys.path.insert(0, str(ROOT / "benchmarks"))
   import bench_model  # pylint: disable=g-import-not-at-top
   from bert import modeling  # pylint: disable=g-import-not-at-top
   config = modeling.BertConfig.from_json_file(str(ROOT / config_path))
@@ -147,11 +147,7 @@ def cpu_flags():
   return []
 
 
-MODELS_IN_USE = MODELS
-
-
 def main():
-  global MODELS_IN_USE
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--models", default="tiny,mini,base")
   parser.add_argument("--records", default="ours,google", help="which records to train on: ours, google or both")
@@ -163,8 +159,8 @@ def main():
   parser.add_argument("--output_json", default=str(ROOT / "benchmarks" / "results" /
                                                    "bench_pretraining_vs_google.json"))
   args = parser.parse_args()
+  models = QUICK if args.quick else MODELS
   if args.quick:
-    MODELS_IN_USE = QUICK
     args.models, args.repeats, args.google_records_models = "tiny", 1, "tiny"
   work = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix="bench_vs_google_"))
   work.mkdir(parents=True, exist_ok=True)
@@ -181,14 +177,14 @@ def main():
       walls = {"google": [], "ours": []}
       for repeat in range(args.repeats):
         for program in ("google", "ours"):
-          seconds, times = step_seconds(program, google_root, model, records[kind], work,
+          seconds, times = step_seconds(program, google_root, model, models[model], records[kind], work,
                                         "%s_r%d" % (kind, repeat))
           samples[program].append(seconds)
           walls[program].append(times)
           print("  %s on %s records, repeat %d: %s %.4f s/step" % (model, kind, repeat, program, seconds),
                 flush=True)
       peaks.append(matmul_flops())
-      config, batch, first, second = MODELS_IN_USE[model]
+      config, batch, first, second = models[model]
       row = {"model": model, "records": kind, "batch": batch, "steps": [first, second], "repeats": args.repeats}
       for program in ("google", "ours"):
         row[program] = {"median_s": statistics.median(samples[program]), "min_s": min(samples[program]),

@@ -24,6 +24,22 @@ def replace(temporary, path):
     os.replace(temporary, path)
 
 
+def open_file(path, mode="rb"):
+  """open() for local paths, tf.io.gfile.GFile for remote ones (gs://...; TensorFlow is imported only then)."""
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return tf.io.gfile.GFile(path, mode)
+  return open(path, mode)
+
+
+def exists(path):
+  """os.path.exists for local paths, tf.io.gfile.exists for remote ones."""
+  if "://" in path:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    return tf.io.gfile.exists(path)
+  return os.path.exists(path)
+
+
 def remove_if_present(path):
   """Deletes `path` if it exists (a temporary file left by a failed write)."""
   if "://" in path:

@@ -94,36 +94,9 @@ def _progress_host_call(outputs, train_op, features, params, options, output_dir
   # The rate the update just applied used: the schedule at the step before the increment.
   scalars["learning_rate"] = lambda: optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
                                                                          num_warmup_steps)
-  scalars = only_on_logging_steps(scalars, step, options.log_every_n_steps)
+  scalars = progress.only_on_logging_steps(scalars, step, options.log_every_n_steps)
   batch_tensor = features[sorted(name for name in features if name.startswith("input_ids"))[0]]
   return progress.training_host_call(
       output_dir, step, scalars, progress.examples_per_step(params, options, batch_tensor),
       options.log_every_n_steps, num_train_steps)
 
-
-def only_on_logging_steps(scalars, step, log_every_n_steps):
-  """The scalars' values on the steps that are logged (every log_every_n_steps), zeros on the others.
-
-  The callables among the scalars are built inside the true branch of a tf.cond, so their ops (a metric's
-  argmax over the vocabulary, say) run only on logged steps; on the others the progress line costs a
-  comparison. (A tensor built outside the cond is computed anyway, which is why metrics are passed as
-  callables.) The host_call only prints and summarises on those same steps.
-
-  Args:
-    scalars: ordered dict name -> scalar tensor or zero-argument callable returning one.
-    step: the global step after this step's update.
-    log_every_n_steps: logging interval.
-
-  Returns:
-    Ordered dict name -> float32 scalar tensor.
-  """
-  names = list(scalars)
-
-  def compute():
-    return [tf.cast(value() if callable(value) else value, tf.float32) for value in scalars.values()]
-
-  def skip():
-    return [tf.zeros([], tf.float32) for _ in names]
-
-  values = tf.cond(tf.equal(step % log_every_n_steps, 0), compute, skip)
-  return collections.OrderedDict(zip(names, values))

@@ -1,8 +1,11 @@
 """Training progress: one log line and TensorBoard scalars every --log_every_n_steps, with one examples/s.
 
+`only_on_logging_steps` computes the line's scalars on those steps only, so the others pay nothing for them.
+
 `training_host_call` is the host_call every stage's model_fn returns (bert.model_fn); `examples_per_step` is
 the one definition of how many examples a global step consumes.
 """
+import collections
 import sys
 
 import tensorflow as tf
@@ -35,6 +38,37 @@ def examples_per_step(params, options, input_ids):
   else:
     batch = tf.shape(input_ids)[0] * tf.distribute.get_strategy().num_replicas_in_sync
   return batch * options.gradient_accumulation_steps
+
+
+def is_logging_step(step, log_every_n_steps):
+  """Whether the progress line is written after global step `step` (a boolean tensor): the one rule."""
+  return tf.equal(step % log_every_n_steps, 0)
+def only_on_logging_steps(scalars, step, log_every_n_steps):
+  """The scalars' values on the steps that are logged (every log_every_n_steps), zeros on the others.
+
+  The callables among the scalars are built inside the true branch of a tf.cond, so their ops (a metric's
+  argmax over the vocabulary, say) run only on logged steps; on the others the progress line costs a
+  comparison. (A tensor built outside the cond is computed anyway, which is why metrics are passed as
+  callables.) The host_call only prints and summarises on those same steps.
+
+  Args:
+    scalars: ordered dict name -> scalar tensor or zero-argument callable returning one.
+    step: the global step after this step's update.
+    log_every_n_steps: logging interval.
+
+  Returns:
+    Ordered dict name -> float32 scalar tensor.
+  """
+  names = list(scalars)
+
+  def compute():
+    return [tf.cast(value() if callable(value) else value, tf.float32) for value in scalars.values()]
+
+  def skip():
+    return [tf.zeros([], tf.float32) for _ in names]
+
+  values = tf.cond(is_logging_step(step, log_every_n_steps), compute, skip)
+  return collections.OrderedDict(zip(names, values))
 
 
 def training_host_call(output_dir, global_step, scalars, examples_per_step, log_every_n_steps,
@@ -72,7 +106,7 @@ def training_host_call(output_dir, global_step, scalars, examples_per_step, log_
     last_step = _local_variable("progress_log/last_step",
                                 tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.int64))
     # With gradient accumulation several session runs (micro-batches) see the same global step: log once.
-    should_log = tf.logical_and(tf.equal(step % log_every_n_steps, 0), tf.not_equal(step, last_step))
+    should_log = tf.logical_and(is_logging_step(step, log_every_n_steps), tf.not_equal(step, last_step))
 
     def log_line():
       now = tf.timestamp()

@@ -62,7 +62,7 @@ def test_a_failing_work_item_leaves_no_partial_shard(tmp_path, monkeypatch):
   options = make_options(tmp_path, [corpus], output_files=[str(tmp_path / "o-00000-of-00001")], sharded=True,
                          nsp_buffer_documents=2)
   context = pipeline.create_context(options)
-  task = pipeline.plan_shards(options, context.tokenizer.vocab)[0]
+  task = pipeline.plan_shards(options, pipeline.describe_run(options, context))[0]
   assert len(task.chunks) > 2
   original = pipeline.process_spec
   calls = []

@@ -23,7 +23,6 @@ import time
 
 from bert import file_io
 from bert.errors import UsageError
-from wwm import masking
 from wwm import pipeline
 from wwm import shards
 from wwm import tfrecord
@@ -47,7 +46,7 @@ class _ShardFile(object):
     self.temp_path = file_io.temporary_path(path)
     if "://" not in path:
       tfrecord.make_parent_directory(path)
-    self._file = shards.open_file(self.temp_path, "wb")
+    self._file = file_io.open_file(self.temp_path, "wb")
 
   def write(self, data):
     self._file.write(data)
@@ -72,7 +71,7 @@ def _local_copy(path):
   if "://" not in path:
     return path
   local = os.path.join(tempfile.mkdtemp(prefix="bert_vocab_"), os.path.basename(path))
-  with shards.open_file(path) as reader, open(local, "wb") as writer:
+  with file_io.open_file(path) as reader, open(local, "wb") as writer:
     writer.write(reader.read())
   return local
 
@@ -87,13 +86,10 @@ def scan(indexed_path, nsp_buffer_documents):
   return index, pipeline.scan_file(path, index, nsp_buffer_documents)
 
 
-def plan(scans, options):
+def plan(scans, options, description):
   """Plan step: all files' scans -> the ShardTasks of the run."""
   ordered = [specs for _, specs in sorted(scans)]
-  context = pipeline.create_context(_worker_options(options))
-  base_key = shards.run_key(options, shards.input_identity(options.input_files),
-                            masking.vocab_fingerprint(context.tokenizer.vocab))
-  return shards.shard_tasks(options, shards.number_documents(ordered), base_key)
+  return shards.shard_tasks(options, shards.number_documents(ordered), shards.run_key(options, description))
 
 
 def build_shard(task, context):
@@ -111,12 +107,11 @@ def build_shard(task, context):
   return dict(manifest, kept=False)
 
 
-def summarize(manifests, options, start):
+def summarize(manifests, options, description, start):
   """Stats step: all shards' manifests -> the stats JSON (written atomically), returned as a dict."""
   by_shard = {manifest["key"]["shard"]: manifest for manifest in manifests}
   stats, instances_per_file = shards.merge_manifests(by_shard.values(), len(options.input_files))
-  context = pipeline.create_context(_worker_options(options))
-  summary = pipeline.finish_summary(options, context, stats, instances_per_file, start)
+  summary = pipeline.finish_summary(options, description, stats, instances_per_file, start)
   summary["runner"] = "beam"
   summary["shards"] = {"kept": sum(1 for m in by_shard.values() if m["kept"]),
                        "built": sum(1 for m in by_shard.values() if not m["kept"]),
@@ -170,32 +165,34 @@ def run(options, beam_pipeline_options):
   if len(options.output_files) == 1:
     logging.warning("--runner=beam with one output file builds it in one work item; --num_output_shards "
                     "spreads the work")
-  # Bad flags, vocabulary or user dictionary: one error line now, not a failed work item later.
-  pipeline.create_context(_worker_options(options))
+  # Bad flags, vocabulary or user dictionary: one error line now, not a failed work item later. The
+  # description (segmenter, vocabulary fingerprint) goes to the Plan and Stats steps as data.
+  description = pipeline.describe_run(options, pipeline.create_context(_worker_options(options)))
   # Beam's INFO lines (one per worker message) would bury the run's own.
   logging.getLogger("apache_beam").setLevel(logging.WARNING)
   start = time.time()
   try:
-    _run_pipeline(beam, pipeline_options.PipelineOptions(shlex.split(beam_pipeline_options)), options, start)
+    _run_pipeline(beam, pipeline_options.PipelineOptions(shlex.split(beam_pipeline_options)), options, description,
+                  start)
   except Exception as e:  # pylint: disable=broad-except
     # A worker's error reaches here wrapped in the runner's own (with the worker's traceback in its text).
     reason = [line for line in str(e).splitlines() if line.strip()]
     raise pipeline.RunAborted("the Beam pipeline failed (%s); complete shards are kept, rerun to build the "
                               "others" % (reason[-1].strip()[:500] if reason else type(e).__name__)) from None
-  with shards.open_file(options.stats_file) as reader:
+  with file_io.open_file(options.stats_file) as reader:
     return json.loads(reader.read().decode("utf-8"))
 
 
-def _run_pipeline(beam, beam_options, options, start):
+def _run_pipeline(beam, beam_options, options, description, start):
   with beam.Pipeline(options=beam_options) as root:
     tasks = (root
              | "Inputs" >> beam.Create(list(enumerate(options.input_files)))
              | "Scan" >> beam.Map(scan, options.nsp_buffer_documents)
              | "AllScans" >> beam.combiners.ToList()
-             | "Plan" >> beam.FlatMap(plan, options))
+             | "Plan" >> beam.FlatMap(plan, options, description))
     manifests = (tasks
                  | "Spread" >> beam.Reshuffle()
                  | "BuildShard" >> beam.ParDo(_make_build_fn(beam)(options)))
     _ = (manifests
          | "AllManifests" >> beam.combiners.ToList()
-         | "Stats" >> beam.Map(summarize, options, start))
+         | "Stats" >> beam.Map(summarize, options, description, start))

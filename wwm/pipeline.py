@@ -257,7 +257,7 @@ def read_chunks(input_files, nsp_buffer_documents, stats):
 
 def _open_input(path):
   try:
-    return shards.open_file(path)
+    return file_io.open_file(path)
   except OSError as e:
     raise UsageError("--input_file %s: cannot be read (%s)" % (path, e.strerror or e))
 
@@ -837,7 +837,7 @@ def _run(options, guard):
     guard.check()
     _check_every_file_yields(options, instances_per_file)
     stats.update(read_stats)
-    summary = finish_summary(options, context, stats, instances_per_file, start)
+    summary = finish_summary(options, describe_run(options, context), stats, instances_per_file, start)
     try:
       stats_writer.write(stats_text(summary).encode("utf-8"))
     except OSError as e:
@@ -871,16 +871,27 @@ def _check_every_file_yields(options, instances_per_file):
       raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
 
 
-def finish_summary(options, context, stats, instances_per_file, start):
-  """The stats JSON of a run: counters, settings, the segmenter that ran and the vocabulary."""
+def describe_run(options, context):
+  """What the stats JSON says of a run besides its counters: the segmenter that ran and the vocabulary.
+
+  Computed once per run (the fingerprint hashes the whole vocabulary); a small dict, so the Beam runner passes
+  it to its steps instead of loading the tokenizer and segmenter again there.
+  """
+  vocab = context.tokenizer.vocab
+  return {
+      # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
+      "segmenter_implementation": context.segmenter.implementation if context.segmenter else None,
+      # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
+      "vocab": {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
+                "fingerprint": masking.vocab_fingerprint(vocab)},
+  }
+
+
+def finish_summary(options, description, stats, instances_per_file, start):
+  """The stats JSON of a run: counters, settings and the run's description (describe_run)."""
   total_bytes = sum(size for _, size, _ in shards.input_identity(options.input_files))
   summary = _summary(options, stats, instances_per_file, total_bytes, time.time() - start)
-  # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
-  summary["segmenter_implementation"] = context.segmenter.implementation if context.segmenter else None
-  # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
-  vocab = context.tokenizer.vocab
-  summary["vocab"] = {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
-                      "fingerprint": masking.vocab_fingerprint(vocab)}
+  summary.update(description)
   return summary
 
 
@@ -888,16 +899,16 @@ def stats_text(summary):
   return json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def plan_shards(options, vocab):
+def plan_shards(options, description):
   """The ShardTasks of a sharded run: scans the inputs for their chunks and splits them over the shards."""
   scans = [scan_file(path, index, options.nsp_buffer_documents) for index, path in enumerate(options.input_files)]
-  base_key = shards.run_key(options, shards.input_identity(options.input_files), masking.vocab_fingerprint(vocab))
-  return shards.shard_tasks(options, shards.number_documents(scans), base_key)
+  return shards.shard_tasks(options, shards.number_documents(scans), shards.run_key(options, description))
 
 
 def _run_sharded(options, context, guard, start):
   """Builds the shards that are not complete yet, one by one, each committed with its manifest."""
-  tasks = plan_shards(options, context.tokenizer.vocab)
+  description = describe_run(options, context)
+  tasks = plan_shards(options, description)
   manifests = {}
   for task in tasks:
     manifest = shards.complete_manifest(task)
@@ -929,7 +940,7 @@ def _run_sharded(options, context, guard, start):
     progress.close()
   stats, instances_per_file = shards.merge_manifests(manifests.values(), len(options.input_files))
   _check_every_file_yields(options, instances_per_file)
-  summary = finish_summary(options, context, stats, instances_per_file, start)
+  summary = finish_summary(options, description, stats, instances_per_file, start)
   summary["shards"] = {"kept": len(tasks) - len(todo), "built": len(todo),
                        "records": [manifests[task.index]["records"] for task in tasks]}
   try:
@@ -948,14 +959,13 @@ def _open_shard(path):
 
 def _build_shard(task, results, writer, guard, progress):
   """Writes one shard from the next len(task.chunks) results; returns its manifest."""
-  written = [0]
-
   def shard_results():
+    written = 0
     for _ in task.chunks:
       guard.check()
       result = next(results)
-      written[0] += len(result.records)
-      progress.update(result.num_bytes, written[0])
+      written += len(result.records)
+      progress.update(result.num_bytes, written)
       yield result
 
   try:

@@ -87,10 +87,16 @@ def input_identity(paths):
   return identity
 
 
-def run_key(options, inputs, vocab_fingerprint):
-  """What every shard of a run shares: settings that change records, the inputs and the vocabulary."""
-  return {"settings": {name: getattr(options, name) for name in RECORD_SETTINGS}, "inputs": inputs,
-          "vocab_fingerprint": vocab_fingerprint, "num_shards": len(options.output_files)}
+def run_key(options, description):
+  """What every shard of a run shares: settings that change records, the inputs and the vocabulary.
+
+  Args:
+    options: pipeline.Options.
+    description: pipeline.describe_run's dict (its vocabulary fingerprint is used).
+  """
+  return {"settings": {name: getattr(options, name) for name in RECORD_SETTINGS},
+          "inputs": input_identity(options.input_files), "vocab_fingerprint": description["vocab"]["fingerprint"],
+          "num_shards": len(options.output_files)}
 
 
 def shard_tasks(options, chunks, base_key):
@@ -103,25 +109,10 @@ def shard_tasks(options, chunks, base_key):
   return tasks
 
 
-def open_file(path, mode="rb"):
-  """open() for local paths, tf.io.gfile.GFile for remote ones (gs://...; TensorFlow is imported only then)."""
-  if "://" in path:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    return tf.io.gfile.GFile(path, mode)
-  return open(path, mode)
-
-
-def file_exists(path):
-  if "://" in path:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    return tf.io.gfile.exists(path)
-  return os.path.exists(path)
-
-
 def read_manifest(shard_path):
   """The manifest of a shard, or None when it is missing or unreadable (the shard is then rebuilt)."""
   try:
-    with open_file(manifest_path(shard_path)) as reader:
+    with file_io.open_file(manifest_path(shard_path)) as reader:
       manifest = json.loads(reader.read().decode("utf-8"))
   except (OSError, ValueError):
     return None
@@ -130,7 +121,7 @@ def read_manifest(shard_path):
 
 def file_sha256(path):
   digest = hashlib.sha256()
-  with open_file(path) as reader:
+  with file_io.open_file(path) as reader:
     for block in iter(lambda: reader.read(1 << 20), b""):
       digest.update(block)
   return digest.hexdigest()
@@ -139,7 +130,7 @@ def file_sha256(path):
 def complete_manifest(task):
   """The manifest of `task`'s shard if that shard is complete and made exactly as this run would make it."""
   manifest = read_manifest(task.path)
-  if manifest is None or manifest.get("key") != task.key or not file_exists(task.path):
+  if manifest is None or manifest.get("key") != task.key or not file_io.exists(task.path):
     return None
   try:
     if file_sha256(task.path) != manifest.get("sha256"):

@@ -95,7 +95,7 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
 
     if mode == tf.estimator.ModeKeys.TRAIN:
       scalars = {"masked_lm_loss": masked_lm_loss,
-                 # A callable: built only on logged steps (bert.model_fn.only_on_logging_steps).
+                 # A callable: built only on logged steps (bert.progress.only_on_logging_steps).
                  "masked_lm_accuracy": lambda: masked_lm_accuracy(masked_lm_logits, features["masked_lm_ids"],
                                                                   features["masked_lm_weights"])}
       if next_sentence is not None:
