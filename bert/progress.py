@@ -43,6 +43,8 @@ def examples_per_step(params, options, input_ids):
 def is_logging_step(step, log_every_n_steps):
   """Whether the progress line is written after global step `step` (a boolean tensor): the one rule."""
   return tf.equal(step % log_every_n_steps, 0)
+
+
 def only_on_logging_steps(scalars, step, log_every_n_steps):
   """The scalars' values on the steps that are logged (every log_every_n_steps), zeros on the others.
 
