@@ -3,9 +3,10 @@ r"""Training throughput in one run: this project's run_pretraining.py vs Google'
 Both scripts train the same model on the same records with the same flags (Google's names; ours with its
 defaults, so progress logging is on at --log_every_n_steps=100). A step time excludes start-up: each
 measurement runs the script twice, for N1 and for N2 training steps, and takes (wall(N2) - wall(N1)) / (N2 -
-N1), so interpreter start, graph building, initialisation and the final checkpoint cancel out. The two
-programs alternate (Google, ours, Google, ours, ...) over --repeats repeats; the table gives the median step
-time, min and max, and the ratio of the medians (Google / ours: above 1 means ours is faster).
+N1), so interpreter start, graph building, XLA compilation, initialisation and the final checkpoint cancel out.
+The programs alternate (Google, ours, ours --use_xla, Google, ...) over --repeats repeats; the table gives the
+median step time, min and max, and the ratio of the medians (Google / this: above 1 means this is faster).
+"ours --use_xla" is a column beside the same-flags one, not instead of it: Google's script has no XLA flag.
 
 Records: made from ../shared/data/pretrain_zh (the three files) with --max_seq_length=128
 --max_predictions_per_seq=20 --dupe_factor=1, by this project's create_pretraining_data.py (--chinese_wwm)
@@ -18,7 +19,7 @@ same run (a 2048 x 2048 matmul, best of several samples between the training run
 Google's code is downloaded into a temporary directory (pip download --no-deps bert-tensorflow==1.0.4) and run
 there through benchmarks/google_bert.py; it is never installed and never committed.
 
-  python benchmarks/bench_pretraining_vs_google.py                      # tiny, mini, base (~40 min, 2 cores)
+  python benchmarks/bench_pretraining_vs_google.py                      # tiny, mini, base (1-2 hours, 2 cores)
   python benchmarks/bench_pretraining_vs_google.py --models=tiny --repeats=1 --records=ours   # a few minutes
   python benchmarks/bench_pretraining_vs_google.py --quick              # smoke run: numbers mean nothing
 
@@ -51,6 +52,8 @@ MODELS = {
     "base": ("configs/bert_base_zh.json", 8, 2, 12),
 }
 QUICK = {"tiny": ("configs/bert_tiny_zh.json", 8, 2, 6)}
+# program: the extra flags of this project's run (none for Google's).
+PROGRAMS = {"google": [], "ours": [], "ours_xla": ["--use_xla=True"]}
 
 
 def _shared():
@@ -94,7 +97,7 @@ def train_command(program, google_root, config, batch, steps, records, output_di
            "--learning_rate=1e-4", "--save_checkpoints_steps=100000", "--iterations_per_loop=1000"]
   if program == "google":
     return google_bert.command(google_root, "run_pretraining", flags, seed=1)
-  return [sys.executable, str(ROOT / "run_pretraining.py")] + flags + ["--tf_random_seed=1"]
+  return [sys.executable, str(ROOT / "run_pretraining.py")] + flags + ["--tf_random_seed=1"] + PROGRAMS[program]
 
 
 def timed_run(cmd, output_dir, work, name):
@@ -154,6 +157,8 @@ def main():
   parser.add_argument("--google_records_models", default="tiny,mini",
                       help="models also measured on Google-made records (when --records has google)")
   parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--programs", default="google,ours,ours_xla",
+                      help="which runs to alternate: google, ours (Google's flags), ours_xla (plus --use_xla)")
   parser.add_argument("--quick", action="store_true")
   parser.add_argument("--work_dir", default=None)
   parser.add_argument("--output_json", default=str(ROOT / "benchmarks" / "results" /
@@ -167,16 +172,19 @@ def main():
   google_root = google_bert.prepare(str(work / "google_bert"))
   records = make_records(work, google_root, args.quick)
   kinds = args.records.split(",")
+  programs = args.programs.split(",")
+  if not {"google", "ours"} <= set(programs) or not set(programs) <= set(PROGRAMS):
+    raise SystemExit("error: --programs must hold google and ours, and only %s" % ", ".join(PROGRAMS))
   peaks = [matmul_flops()]
   rows = []
   for model in args.models.split(","):
     for kind in kinds:
       if kind == "google" and model not in args.google_records_models.split(","):
         continue
-      samples = {"google": [], "ours": []}
-      walls = {"google": [], "ours": []}
+      samples = {program: [] for program in programs}
+      walls = {program: [] for program in programs}
       for repeat in range(args.repeats):
-        for program in ("google", "ours"):
+        for program in programs:
           seconds, times = step_seconds(program, google_root, model, models[model], records[kind], work,
                                         "%s_r%d" % (kind, repeat))
           samples[program].append(seconds)
@@ -186,34 +194,47 @@ def main():
       peaks.append(matmul_flops())
       config, batch, first, second = models[model]
       row = {"model": model, "records": kind, "batch": batch, "steps": [first, second], "repeats": args.repeats}
-      for program in ("google", "ours"):
+      for program in programs:
         row[program] = {"median_s": statistics.median(samples[program]), "min_s": min(samples[program]),
                         "max_s": max(samples[program]), "samples_s": samples[program],
                         "walls_s": walls[program]}
       row["ratio_google_over_ours"] = row["google"]["median_s"] / row["ours"]["median_s"]
+      if "ours_xla" in row:
+        row["ratio_google_over_ours_xla"] = row["google"]["median_s"] / row["ours_xla"]["median_s"]
       row["train_flops_per_step"] = train_flops_per_step(config, batch)
       rows.append(row)
-  peak = max(peaks)
-  for row in rows:
-    row["ours"]["flop_utilisation"] = row["train_flops_per_step"] / row["ours"]["median_s"] / peak
-    row["google"]["flop_utilisation"] = row["train_flops_per_step"] / row["google"]["median_s"] / peak
-  result = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "cpu_flags": cpu_flags()},
-            "matmul_flops_per_s": peak, "matmul_samples": peaks, "sequence_length": SEQ,
-            "max_predictions_per_seq": PREDS, "rows": rows, "quick": args.quick}
+      # Written after every row (marked incomplete), so a long run that is stopped keeps what it measured.
+      file_io.write_json_atomically(args.output_json, make_result(rows, peaks, args, complete=False))
+  result = make_result(rows, peaks, args, complete=True)
   print(format_table(result))
   file_io.write_json_atomically(args.output_json, result)
   print("wrote %s" % args.output_json)
 
 
+def make_result(rows, peaks, args, complete):
+  """The JSON of the rows measured so far; FLOP utilisation against the best matmul rate seen yet."""
+  peak = max(peaks)
+  for row in rows:
+    for program in PROGRAMS:
+      if program in row:
+        row[program]["flop_utilisation"] = row["train_flops_per_step"] / row[program]["median_s"] / peak
+  return {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+          "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "cpu_flags": cpu_flags()},
+          "matmul_flops_per_s": peak, "matmul_samples": peaks, "sequence_length": SEQ,
+          "max_predictions_per_seq": PREDS, "rows": rows, "quick": args.quick, "complete": complete}
+
+
 def format_table(result):
-  lines = ["| model | records | batch | Google's s/step (median, min-max) | ours s/step (median, min-max) | "
-           "Google / ours | ours FLOP utilisation |", "|---|---|---|---|---|---|---|"]
+  """Markdown: one line per model, records and program, with its ratio to Google's run of the same row."""
+  lines = ["| model | records | batch | program | s/step (median, min-max) | Google / this | FLOP utilisation |",
+           "|---|---|---|---|---|---|---|"]
+  names = {"google": "Google's", "ours": "ours", "ours_xla": "ours --use_xla"}
   for row in result["rows"]:
-    g, o = row["google"], row["ours"]
-    lines.append("| %s | %s | %d | %.4f (%.4f-%.4f) | %.4f (%.4f-%.4f) | %.2f | %.1f%% |" % (
-        row["model"], row["records"], row["batch"], g["median_s"], g["min_s"], g["max_s"], o["median_s"],
-        o["min_s"], o["max_s"], row["ratio_google_over_ours"], 100 * o["flop_utilisation"]))
+    for program in [name for name in PROGRAMS if name in row]:
+      run = row[program]
+      lines.append("| %s | %s | %d | %s | %.4f (%.4f-%.4f) | %.2f | %.1f%% |" % (
+          row["model"], row["records"], row["batch"], names[program], run["median_s"], run["min_s"],
+          run["max_s"], row["google"]["median_s"] / run["median_s"], 100 * run["flop_utilisation"]))
   lines.append("float32 matmul peak measured in the run: %.1f GFLOP/s; CPU flags: %s" % (
       result["matmul_flops_per_s"] / 1e9, " ".join(result["machine"]["cpu_flags"])))
   return "\n".join(lines)

@@ -60,13 +60,16 @@ def build_model_fn(forward, init_checkpoint, learning_rate, num_train_steps, num
 
   def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
     encoder = EncoderSettings(mode == tf.estimator.ModeKeys.TRAIN, compute_type, use_one_hot_embeddings)
+    # One XLA scope for the forward pass, its gradients and the optimizer's update, so that --use_xla fuses
+    # the update's elementwise ops (a dozen passes over every variable) as well as the model's.
     with estimator_utils.xla_scope(options):
       outputs = forward(features, mode, encoder)
+      if mode == tf.estimator.ModeKeys.TRAIN:
+        train_op = estimator_utils.build_train_op(outputs.loss, options, learning_rate, num_train_steps,
+                                                  num_warmup_steps)
     scaffold_fn = checkpoints.init_from_checkpoint(init_checkpoint, options.use_tpu)
 
     if mode == tf.estimator.ModeKeys.TRAIN:
-      train_op = estimator_utils.build_train_op(outputs.loss, options, learning_rate, num_train_steps,
-                                                num_warmup_steps)
       host_call = None
       if output_dir:
         host_call = _progress_host_call(outputs, train_op, features, params, options, output_dir, learning_rate,

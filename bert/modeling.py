@@ -838,17 +838,41 @@ def get_masked_lm_logits(bert_config, input_tensor, output_weights, positions):
 def masked_lm_loss(logits, label_ids, label_weights):
   """(weighted mean loss, per-prediction loss) of masked-LM logits.
 
-  Google's formula, -sum(log_softmax(logits) * one_hot(label)). (Measured on CPU: the fused sparse softmax
-  cross-entropy kernel runs on one thread and is slower, and logsumexp minus a gathered logit is slower still
-  because of the gather's gradient.)
+  The values are Google's formula, -sum(log_softmax(logits) * one_hot(label)), computed as the label's
+  log-probability, which is the same number: every other term of the sum is an exact zero.
   """
   label_ids = tf.reshape(label_ids, [-1])
   label_weights = tf.cast(tf.reshape(label_weights, [-1]), tf.float32)
-  one_hot_labels = tf.one_hot(label_ids, depth=logits.shape[-1], dtype=tf.float32)
-  per_example_loss = -tf.reduce_sum(tf.nn.log_softmax(logits, axis=-1) * one_hot_labels, axis=-1)
+  per_example_loss = _label_cross_entropy(logits, label_ids)
   # Padding predictions have weight 0; the epsilon keeps a batch without any prediction finite.
   loss = tf.reduce_sum(label_weights * per_example_loss) / (tf.reduce_sum(label_weights) + 1e-5)
   return loss, per_example_loss
+
+
+def _label_cross_entropy(logits, label_ids):
+  """-log_softmax(logits)[i, label_ids[i]] per row, with the gradient written out.
+
+  The gradient is (softmax(logits) - one_hot(label)) * dy, built as exp(log_probs) * dy with dy subtracted at
+  the label: bit for bit what automatic differentiation of Google's formula gives, without its four passes
+  over the [predictions, vocab_size] one-hot tensor (the one-hot itself, the product, the sum's broadcast back
+  and the product's gradient). With a 21,128-word vocabulary those passes are a tenth of a small model's step.
+  (Measured on CPU: TensorFlow's fused sparse softmax cross-entropy kernel runs on one thread and is slower,
+  and a plain gather of the label's log-probability is slower still because of the gather's gradient.)
+  """
+  label_ids = tf.cast(label_ids, tf.int32)
+
+  @tf.custom_gradient
+  def cross_entropy(logits):
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    label_log_probs = tf.gather(log_probs, label_ids, axis=1, batch_dims=1)
+
+    def gradient(dy):
+      label_positions = tf.stack([tf.range(tf.shape(label_ids)[0]), label_ids], axis=1)
+      return tf.tensor_scatter_nd_sub(tf.exp(log_probs) * dy[:, None], label_positions, dy)
+
+    return -label_log_probs, gradient
+
+  return cross_entropy(logits)
 
 
 def get_next_sentence_output(bert_config, input_tensor, labels):

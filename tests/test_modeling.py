@@ -358,6 +358,26 @@ def test_gather_indexes_and_gelu():
   np.testing.assert_allclose(gelu, want, rtol=1e-5, atol=1e-6)
 
 
+def test_masked_lm_loss_and_its_gradient_are_googles_formula():
+  """The written-out gradient equals automatic differentiation of Google's one-hot formula."""
+  rng = np.random.RandomState(3)
+  logits_value = (rng.standard_normal((12, 300)) * 4).astype(np.float32)
+  labels = rng.randint(0, 300, size=(3, 4)).astype(np.int64)
+  weights = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]], dtype=np.float32)
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    logits = tf.constant(logits_value)
+    loss, per_example = modeling.masked_lm_loss(logits, tf.constant(labels), tf.constant(weights))
+    one_hot = tf.one_hot(labels.reshape(-1), depth=300, dtype=tf.float32)
+    google_per_example = -tf.reduce_sum(tf.nn.log_softmax(logits, axis=-1) * one_hot, axis=-1)
+    flat_weights = tf.constant(weights.reshape(-1))
+    google_loss = tf.reduce_sum(flat_weights * google_per_example) / (tf.reduce_sum(flat_weights) + 1e-5)
+    got = sess.run([loss, per_example, tf1.gradients(loss, logits)[0]])
+    want = sess.run([google_loss, google_per_example, tf1.gradients(google_loss, logits)[0]])
+  for got_value, want_value in zip(got, want):
+    np.testing.assert_array_equal(got_value, want_value)
+  assert np.count_nonzero(got[2][weights.reshape(-1) == 0]) == 0  # padding predictions get no gradient
+
+
 def test_assignment_map_from_checkpoint(tmp_path):
   with tf.Graph().as_default(), tf1.Session() as sess:
     tf1.get_variable("bert/a", initializer=1.0)
