@@ -208,7 +208,7 @@ def define_accelerator_flags(flag_values=flags.FLAGS):
       (flags.DEFINE_enum, "precision", "fp32",
        "Compute precision: fp32, bf16 (mixed, TPU/recent GPUs) or fp16 (mixed, dynamic loss scaling).",
        PRECISIONS),
-      (flags.DEFINE_bool, "use_xla", False, "Compile the model with XLA (JIT) on CPU/GPU."),
+      (flags.DEFINE_bool, "use_xla", False, "Compile the model, its gradients and the optimizer update with XLA (JIT) on CPU/GPU."),
       (flags.DEFINE_enum, "optimizer", "adamw",
        "adamw: Google's AdamWeightDecayOptimizer; lamb: layer-wise adaptive moments (large batches).",
        OPTIMIZERS),
