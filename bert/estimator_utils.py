@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from bert import checkpoints
 from bert import file_io
+from bert import progress
 from bert.errors import UsageError
 from bert.run_options import RunOptions  # noqa: F401  (its home is bert/run_options.py)
 
@@ -97,7 +98,8 @@ def build_run_config(options, output_dir):
   tpu_config = tf.compat.v1.estimator.tpu.TPUConfig(
       iterations_per_loop=options.iterations_per_loop,
       num_shards=options.num_tpu_cores,
-      per_host_input_for_training=tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2)
+      per_host_input_for_training=tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2,
+      experimental_host_call_every_n_steps=progress.host_call_interval(options))
   cluster = tpu_cluster_resolver(options)
   try:
     return _run_config(options, output_dir, cluster, strategy, tpu_config)

@@ -98,6 +98,8 @@ def _progress_host_call(outputs, train_op, features, params, options, output_dir
   scalars["learning_rate"] = lambda: optimization.learning_rate_schedule(learning_rate, step - 1, num_train_steps,
                                                                          num_warmup_steps)
   scalars = progress.only_on_logging_steps(scalars, step, options.log_every_n_steps)
+  if options.use_tpu:
+    step, scalars = progress.held_until_outfed(step, scalars, options.log_every_n_steps)
   batch_tensor = features[sorted(name for name in features if name.startswith("input_ids"))[0]]
   return progress.training_host_call(
       output_dir, step, scalars, progress.examples_per_step(params, options, batch_tensor),

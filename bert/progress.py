@@ -1,6 +1,8 @@
 """Training progress: one log line and TensorBoard scalars every --log_every_n_steps, with one examples/s.
 
 `only_on_logging_steps` computes the line's scalars on those steps only, so the others pay nothing for them.
+On TPU the host_call is outfed only every `host_call_interval` loop iterations, not every step, and
+`held_until_outfed` keeps the latest logged values on the device until an outfeed carries them.
 
 `training_host_call` is the host_call every stage's model_fn returns (bert.model_fn); `examples_per_step` is
 the one definition of how many examples a global step consumes.
@@ -73,11 +75,71 @@ def only_on_logging_steps(scalars, step, log_every_n_steps):
   return collections.OrderedDict(zip(names, values))
 
 
+def host_call_interval(options):
+  """Loop iterations between two host_call outfeeds (TPUConfig.experimental_host_call_every_n_steps).
+
+  On TPU an outfeed every step is a host round-trip every step; one per logging interval suffices, since
+  `held_until_outfed` keeps the logged values until then. A loop iteration is a micro-batch, so with gradient
+  accumulation the interval is log_every_n_steps micro-batches times the accumulation steps. On CPU/GPU the
+  host_call runs in the training step's own session run, and the interval is 1.
+
+  Args:
+    options: RunOptions.
+
+  Returns:
+    A positive int.
+  """
+  if not options.use_tpu:
+    return 1
+  return options.log_every_n_steps * options.gradient_accumulation_steps
+
+
+def held_until_outfed(step, scalars, log_every_n_steps):
+  """The latest logging step and its scalars, kept in device variables for a host_call outfed every n steps.
+
+  TPUEstimator outfeeds the host_call at loop iterations 0, n, 2n, ... (`host_call_interval`), which are not
+  the logging steps: a loop that starts at step s outfeeds after steps s+1, s+n+1, ... So every logging step
+  stores its values (the first micro-batch of the step, as the host side does on CPU), and every step returns
+  what is stored; the host prints a step once, when it first arrives. Two outfeeds are at most n steps apart,
+  so at most one logging step falls between them and none is lost -- except the run's last one when it comes
+  after the loop's last outfeed (TPUEstimator's own "loss = ..., step = ..." line reports that loss). Each TPU
+  core stores and outfeeds its own values; the host averages them.
+
+  The variables are local (not checkpointed), so checkpoints are unchanged and old ones restore; they start
+  at step 0, which the host never prints (it prints steps after the one the session started at).
+
+  Args:
+    step: the global step after this step's update (int64 scalar).
+    scalars: ordered dict name -> float32 scalar, meaningful on logging steps (`only_on_logging_steps`).
+    log_every_n_steps: logging interval.
+
+  Returns:
+    (held step, ordered dict name -> held float32 scalar), read after this step's store.
+  """
+  names = list(scalars)
+  with tf.compat.v1.variable_scope("progress_held", reuse=tf.compat.v1.AUTO_REUSE):
+    held_step = _held_variable("step", [], tf.int64)
+    held_values = _held_variable("values", [len(names)], tf.float32)
+  step = tf.cast(step, tf.int64)
+  fresh = tf.logical_and(is_logging_step(step, log_every_n_steps), tf.greater(step, held_step))
+  stored_step = held_step.assign(tf.where(fresh, step, held_step))
+  stored_values = held_values.assign(tf.where(fresh, tf.stack(list(scalars.values())), held_values))
+  return stored_step, collections.OrderedDict(zip(names, tf.unstack(stored_values, num=len(names))))
+
+
+def _held_variable(name, shape, dtype):
+  """A zero-initialised local variable on the device (created lazily, outside any TPU/cond context)."""
+  return tf.compat.v1.get_variable(name, shape, dtype, initializer=tf.compat.v1.zeros_initializer(),
+                                   trainable=False, use_resource=True,
+                                   collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+
+
 def training_host_call(output_dir, global_step, scalars, examples_per_step, log_every_n_steps,
                        num_train_steps=None):
   """Progress logging for training: a log line and TensorBoard scalars every `log_every_n_steps` steps.
 
-  Returns a TPUEstimatorSpec host_call: on TPU it runs on the host from outfed values; with use_tpu=False
+  Returns a TPUEstimatorSpec host_call: on TPU it runs on the host from values outfed every
+  `host_call_interval` loop iterations (pass it `held_until_outfed`'s step and scalars); with use_tpu=False
   TPUEstimator runs it on CPU each step. The line reads e.g.
   "step 200/1000 loss 5.1234 masked_lm_accuracy 0.2345 learning_rate 1.00e-04 examples/s 321.5".
 
@@ -107,8 +169,9 @@ def training_host_call(output_dir, global_step, scalars, examples_per_step, log_
     # Initialised (after any restore) to the step the session starts at, so a resumed run's rate is right.
     last_step = _local_variable("progress_log/last_step",
                                 tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.int64))
-    # With gradient accumulation several session runs (micro-batches) see the same global step: log once.
-    should_log = tf.logical_and(is_logging_step(step, log_every_n_steps), tf.not_equal(step, last_step))
+    # With gradient accumulation several session runs (micro-batches) see the same global step, and on TPU
+    # several outfeeds carry the same held step (held_until_outfed): log a step once, when it first arrives.
+    should_log = tf.logical_and(is_logging_step(step, log_every_n_steps), tf.greater(step, last_step))
 
     def log_line():
       now = tf.timestamp()

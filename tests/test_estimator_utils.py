@@ -143,3 +143,10 @@ def test_write_run_metadata_writes_config_and_flags(tmp_path):
   assert json.loads(open(flags_path).read()) == {"learning_rate": 1e-4, "input_file": "a,b"}
   # Atomic writes leave no temporary files behind.
   assert sorted(os.listdir(out)) == ["bert_config.json", "run_flags.json"]
+
+
+def test_tpu_host_call_is_outfed_once_per_logging_interval(tmp_path):
+  tpu = estimator_utils.RunOptions(use_tpu=True, log_every_n_steps=50, gradient_accumulation_steps=2)
+  assert estimator_utils.build_run_config(tpu, str(tmp_path)).tpu_config.experimental_host_call_every_n_steps == 100
+  cpu = estimator_utils.RunOptions(log_every_n_steps=50)
+  assert estimator_utils.build_run_config(cpu, str(tmp_path)).tpu_config.experimental_host_call_every_n_steps == 1
