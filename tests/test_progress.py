@@ -85,7 +85,7 @@ def _tpu_outfed_lines(capfd, out, log_every, loop_length, start_step, last_step,
 
   As TPUEstimator does on a TPU: the device computes the host_call's tensors in every loop iteration (one
   session run = one micro-batch here), and the host runs host_fn on them only at loop indices 0, n, 2n, ...;
-  each loop restarts its index at 0 and the last loop is cut short at last_step. The loss of step s is s / 2.
+  each loop restarts its index at 0 and the last loop is cut short at last_step.
   """
   options = estimator_utils.RunOptions(use_tpu=True, log_every_n_steps=log_every,
                                        gradient_accumulation_steps=accumulation)
@@ -98,7 +98,9 @@ def _tpu_outfed_lines(capfd, out, log_every, loop_length, start_step, last_step,
       train_op = tf.cond(tf.equal(count % accumulation, 0), lambda: tf1.assign_add(global_step, 1).op, tf.no_op)
     with tf.control_dependencies([train_op]):
       step = tf.identity(global_step)
-    scalars = progress.only_on_logging_steps({"loss": lambda: tf.cast(step, tf.float32) / 2}, step, log_every)
+    # The loss of micro-batch r is r / (2 * accumulation): s / 2 on the run that makes step s (the one logged).
+    loss = lambda: tf.cast(count, tf.float32) / (2 * accumulation)
+    scalars = progress.only_on_logging_steps({"loss": loss}, step, log_every)
     held_step, held_scalars = progress.held_until_outfed(step, scalars, log_every)
     host_fn, tensors = progress.training_host_call(out, held_step, held_scalars, 8, log_every, last_step)
     outfed = {name: tf1.placeholder(tensor.dtype, tensor.shape) for name, tensor in tensors.items()}
