@@ -4,7 +4,9 @@ Runs the real command lines on ../shared/data/pretrain_zh (the three files conca
 is that corpus repeated 10 times) with --dupe_factor 5 --max_seq_length 128 --max_predictions_per_seq 20, for
 each input size: Google's create_pretraining_data.py (bert-tensorflow 1.0.4, downloaded into a temporary
 directory and run there through benchmarks/google_bert.py; one process, no Chinese whole-word masking), then
-this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported per run:
+the floor (benchmarks/data_floor.py: this project's tokenizer and segmenter over the corpus once, nothing
+else -- Google's time over the floor's bounds how far ahead of Google an exact Chinese WWM pipeline can get),
+then this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported per run:
   * KB/s: input bytes / wall seconds of the whole command (interpreter start, jieba load and all);
   * KB/s per CPU: input bytes / (user + system CPU seconds of all processes) -- the per-worker speed, which a
     busy shared machine disturbs much less than wall time;
@@ -88,12 +90,15 @@ def _command(program, corpus, output, workers, dupe_factor, max_seq_length, goog
            "--random_seed=12345", "--dupe_factor=%d" % dupe_factor]
   if program == "google":
     return google_bert.command(google_root, "create_pretraining_data", flags)
+  if program == "floor":
+    return [sys.executable, os.path.join(ROOT, "benchmarks", "data_floor.py"), corpus,
+            os.path.join(ROOT, "vocab", "zh_vocab.txt")]
   return [sys.executable, os.path.join(ROOT, "create_pretraining_data.py")] + flags + [
       "--chinese_wwm", "--num_workers=%d" % workers, "--noprogress"]
 
 
 def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="ours", google_root=None):
-  """Runs one script once (program "ours" or "google", Google's is single-process); returns measurements."""
+  """Runs one script once (program "ours", "google" or "floor", the last two single-process); returns measurements."""
   output = os.path.join(output_dir, "out_%s_w%d.tfrecord" % (program, workers))
   command = _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root)
   use_time = os.path.exists(TIME_BINARY)
@@ -124,6 +129,8 @@ def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="
     max_rss_kb = int(match.group(1))
   if program == "google":
     instances = int(re.findall(r"Wrote (\d+) total instances", stderr)[-1])
+  elif program == "floor":
+    instances = 0  # it makes none (data_floor.py)
   else:
     instances = json.load(open(output + ".stats.json", encoding="utf-8"))["instances"]
   size = os.path.getsize(corpus)
@@ -133,7 +140,7 @@ def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="
       "kb_per_cpu_s": round(size / 1e3 / cpu, 1), "instances": instances,
       "instances_per_s": round(instances / wall, 1), "peak_rss_mb": round(max_rss_kb / 1024, 1),
       "peak_tree_rss_mb": round(peak_tree[0] / 1024, 1), "rss_source": "time -v" if use_time else "ru_maxrss",
-      "output_sha_prefix": _file_digest(output),
+      "output_sha_prefix": None if program == "floor" else _file_digest(output),
   }
 
 
@@ -243,6 +250,8 @@ def main():
   parser.add_argument("--quick", action="store_true", help="tiny input and dupe_factor 1 (smoke run)")
   parser.add_argument("--no_google", action="store_true", help="skip Google's create_pretraining_data.py "
                       "(bert-tensorflow 1.0.4, downloaded into a temporary directory; see google_bert.py)")
+  parser.add_argument("--no_floor", action="store_true", help="skip the floor run (benchmarks/data_floor.py: "
+                      "tokenizing and segmenting alone, the least any exact Chinese WWM pipeline must do)")
   parser.add_argument("--verify_tokenizer", action="store_true")
   parser.add_argument("--verify_segmenter", action="store_true")
   parser.add_argument("--output_json", default=None, help="default: benchmarks/results/"
@@ -269,6 +278,8 @@ def main():
         plan = [("ours", int(w)) for w in args.workers.split(",")]
         if google_root:
           plan.insert(0, ("google", 1))
+        if not args.no_floor:
+          plan.insert(1 if google_root else 0, ("floor", 1))
         for program, workers in plan:
           run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length,
                          program, google_root)
@@ -299,6 +310,17 @@ def _ratios(runs):
           google["cpu_seconds"] / ours[0]["cpu_seconds"], 2)
       ratios["google_vs_ours_peak_rss_x%d" % google["repeats"]] = round(
           google["peak_rss_mb"] / ours[0]["peak_rss_mb"], 1)
+  for floor in [r for r in runs if r["program"] == "floor"]:
+    same = [r for r in runs if r["repeats"] == floor["repeats"]]
+    for other in same:
+      if other["program"] == "google":
+        ratios["floor_vs_google_wall_x%d" % floor["repeats"]] = round(
+            other["wall_seconds"] / floor["wall_seconds"], 2)
+        ratios["floor_vs_google_cpu_x%d" % floor["repeats"]] = round(
+            other["cpu_seconds"] / floor["cpu_seconds"], 2)
+      elif other["program"] == "ours" and other["workers"] == 1:
+        ratios["floor_share_of_ours_1w_cpu_x%d" % floor["repeats"]] = round(
+            floor["cpu_seconds"] / other["cpu_seconds"], 2)
   by_key = {(r["repeats"], r["workers"]): r for r in runs if r["program"] == "ours"}
   for (repeats, workers), run in by_key.items():
     one = by_key.get((repeats, 1))
