@@ -69,8 +69,9 @@ flags.DEFINE_string("beam_pipeline_options", "", "With --runner=beam: Beam's pip
                     "\"--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\".")
 flags.DEFINE_integer("nsp_buffer_documents", 128, "Documents per work chunk; NSP random-next segments come "
                      "from other documents of the same chunk (bounds memory; Google uses the whole corpus).")
-flags.DEFINE_bool("fast_tokenizer", True, "Tokenize through the Rust `tokenizers` WordPiece where it is "
-                  "identical to tokenization.py (per character check), else the Python tokenizer.")
+flags.DEFINE_bool("fast_tokenizer", False, "Tokenize through the Rust `tokenizers` WordPiece where it is "
+                  "identical to tokenization.py (per character check). Off by default: tokenization.py is "
+                  "2-3x faster here (bench_pretraining_data.py --verify_tokenizer); same output either way.")
 flags.DEFINE_string("stats_file", None, "Where to write the stats JSON (default: first output + .stats.json).")
 flags.DEFINE_bool("progress", True, "tqdm progress bar on a terminal, periodic log lines otherwise.")
 

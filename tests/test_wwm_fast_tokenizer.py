@@ -21,7 +21,7 @@ SAMPLE_LINES_PER_SOURCE = 300
 
 @pytest.fixture(scope="module")
 def zh_fast():
-  return fast_tokenizer.FastTokenizer(str(ZH_VOCAB), do_lower_case=True)
+  return fast_tokenizer.FastTokenizer(str(ZH_VOCAB), do_lower_case=True, use_rust=True)
 
 
 def _json_strings(value):
@@ -106,11 +106,12 @@ def test_special_tokens_and_final_sigma_go_through_python(zh_fast):
   assert zh_fast.is_fast_line("研究生命的起源，tensorflow 2019年")
 
 
-def test_python_only_mode_and_cased_english_vocab():
-  slow = fast_tokenizer.FastTokenizer(str(ZH_VOCAB), use_rust=False)
+def test_python_only_by_default_and_cased_english_vocab():
+  slow = fast_tokenizer.FastTokenizer(str(ZH_VOCAB))
   assert slow.tokenize_lines(["研究生命"])[0][0] == ["研", "究", "生", "命"]
-  assert slow.lines_fast == 0 and slow.lines_fallback == 1
-  cased = fast_tokenizer.FastTokenizer(str(EN_VOCAB), do_lower_case=False)
+  assert slow.ids_of_lines(["研究"]) == [slow.full_tokenizer.convert_tokens_to_ids(["研", "究"])]
+  assert slow.lines_fast == 0 and slow.lines_fallback == 2
+  cased = fast_tokenizer.FastTokenizer(str(EN_VOCAB), do_lower_case=False, use_rust=True)
   text = "Unaffable John's TensorFlow"
   assert cased.tokenize_lines([text])[0][0] == tokenization.FullTokenizer(str(EN_VOCAB), False).tokenize(text)
 

@@ -20,7 +20,7 @@ def make_options(**overrides):
                 masking_mode=masking.MASK_CHINESE_WORDS, segmenter="jieba", user_dict=None, max_seq_length=128,
                 max_predictions_per_seq=20, random_seed=12345, dupe_factor=1, masked_lm_prob=0.15,
                 short_seq_prob=0.1, nsp=True, dynamic_masking=False, per_token_decision=False, num_workers=1,
-                nsp_buffer_documents=256, fast_tokenizer=True, progress=False)
+                nsp_buffer_documents=256, fast_tokenizer=False, progress=False)
   values.update(overrides)
   return pipeline.Options(**values)
 

@@ -17,8 +17,11 @@ def vocab():
 
 
 def test_word_groups_are_runs_of_equal_word_ids_skipping_specials():
-  assert masking.word_groups([-1, 0, 0, 1, -1, 1, 2, 2, -1]) == [[1, 2], [3], [5], [6, 7]]
+  groups = masking.word_groups([-1, 0, 0, 1, -1, 1, 2, 2, -1])
+  assert [list(group) for group in groups] == [[1, 2], [3], [5], [6, 7]]
+  assert [list(group) for group in masking.word_groups([3, 3, -1, -1, 4])] == [[0, 1], [4]]
   assert masking.word_groups([]) == []
+  assert [list(group) for group in masking.word_groups([-1])] == []
 
 
 def test_replacement_candidates_are_ordinary_tokens(vocab):

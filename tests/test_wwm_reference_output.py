@@ -46,7 +46,16 @@ def test_output_bytes_are_pinned(tmp_path, name):
   overrides, expected = CASES[name]
   digest, stats = _run(tmp_path, overrides)
   assert stats["instances"] > 1000
+  assert stats["tokenizer_rust_lines"] == 0  # the default: tokenization.py itself
   assert digest == expected, "output of %s changed: %s" % (name, digest)
+
+
+def test_the_rust_tokenizer_option_gives_the_same_bytes(tmp_path):
+  overrides, expected = CASES["chinese_wwm_nsp"]
+  digest, stats = _run(tmp_path, dict(overrides, fast_tokenizer=True))
+  rust, python = stats["tokenizer_rust_lines"], stats["tokenizer_python_lines"]
+  assert rust > 0.9 * (rust + python)
+  assert digest == expected
 
 
 def test_jieba_alone_gives_the_same_bytes_as_the_fast_segmenter(tmp_path):

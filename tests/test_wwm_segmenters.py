@@ -1,7 +1,11 @@
 """Tests for wwm/segmenters.py: jieba's words on the issue's sentences, user dictionaries, errors."""
+import re
+
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from bert.errors import UsageError
+from conftest import shared_path
 from wwm import segmenters
 
 
@@ -93,3 +97,44 @@ def test_a_user_dictionary_always_segments_with_jieba(tmp_path):
   user_dict.write_text("和平饭店 100000 nz\n", encoding="utf-8")
   segmenter = segmenters.create_segmenter("jieba", str(user_dict))
   assert type(segmenter) is segmenters.JiebaSegmenter and segmenter.implementation == "jieba"
+
+
+# Characters of the HMM's tables and some it has never seen (their emission is jieba's floor probability).
+_HMM_ALPHABET = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多" \
+                "然于心学么之都好看起发当没成只如事把还用第样道想作种开美总算回赞评阿江白差宅旁栽桑梓网易杭研厦" \
+                "\u9fd5\u9fd0\u4e02\u4e04\u4e05\u4e06"
+
+
+def _jieba_hmm_lengths(stretch):
+  from jieba import finalseg  # pylint: disable=g-import-not-at-top
+  return tuple(len(word) for word in finalseg.cut(stretch))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_HMM_ALPHABET, min_size=1, max_size=30))
+def test_hmm_decoder_gives_jieba_finalseg_words(stretch):
+  from jieba import finalseg  # pylint: disable=g-import-not-at-top
+  assert segmenters.jieba_hmm_word_lengths_function(finalseg)(stretch) == _jieba_hmm_lengths(stretch)
+
+
+def test_hmm_decoder_on_every_han_run_of_a_real_corpus():
+  from jieba import finalseg  # pylint: disable=g-import-not-at-top
+  decode = segmenters.jieba_hmm_word_lengths_function(finalseg)
+  text = shared_path("pretrain_zh", "CLUECorpusSmall_5000_lines_bert.txt").read_text(encoding="utf-8")
+  runs = sorted(set(re.findall("[\u4e00-\u9fd5]+", text)))
+  assert len(runs) > 10000
+  assert [run for run in runs if decode(run) != _jieba_hmm_lengths(run)] == []
+
+
+@needs_rjieba
+def test_force_split_words_send_stretches_through_jieba():
+  from jieba import finalseg  # pylint: disable=g-import-not-at-top
+  fast = segmenters.create_segmenter("jieba")
+  reference = segmenters.create_segmenter("jieba", fast=False)
+  text = "他来到了网易杭研大厦"
+  finalseg.add_force_split("杭研")
+  try:
+    assert fast.word_lengths(text) == reference.word_lengths(text)
+    assert "杭研" not in _words(fast, text)
+  finally:
+    finalseg.Force_Split_Words.discard("杭研")

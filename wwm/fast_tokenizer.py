@@ -1,7 +1,12 @@
-"""Fast WordPiece tokenization: the `tokenizers` library (Rust) where it provably equals tokenization.py.
+"""Batch WordPiece tokenization of lines: tokenization.py, or the `tokenizers` library (Rust) where it equals it.
 
 `FastTokenizer.tokenize_lines` gives, line for line, exactly the tokens `tokenization.FullTokenizer.tokenize`
-gives. The Rust pipeline (BertNormalizer + BertPreTokenizer + WordPiece with the same vocabulary and the same
+gives. By default every line goes through tokenization.py itself: since its basic tokenizer became one
+str.translate pass per line with a per-word WordPiece cache, it is 2-3x faster than the Rust path on the
+shared Chinese and English text (the Rust library builds a full Encoding per line, one thread per worker),
+so the Rust path (`use_rust=True`, `--fast_tokenizer`) is kept only as an option, for its proof below.
+
+The Rust pipeline (BertNormalizer + BertPreTokenizer + WordPiece with the same vocabulary and the same
 200-character word limit) runs Google's algorithm, but the two implementations may disagree on individual
 characters: Unicode tables of different versions (control, punctuation, whitespace, lower-casing, NFD), Python's
 context-dependent lower-casing of a final sigma, and tokenization.py's literal special tokens such as "[MASK]".
@@ -21,9 +26,6 @@ import os
 # Worker processes are forked; Rust-side thread pools must not be started before the fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import tokenizers  # pylint: disable=g-import-not-at-top,wrong-import-position
-from tokenizers import models, normalizers, pre_tokenizers  # pylint: disable=g-import-not-at-top
-
 import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Contexts in which every candidate character is compared ("{}" is the character). They exercise the
@@ -33,6 +35,9 @@ _PROBE_CONTEXTS = ("{}", "a{}b", "A{}", "{}A", "X{}X", "\u4e2d{}\u6587", "1{}2")
 
 def _build_rust_tokenizer(vocab, do_lower_case):
   """Returns a tokenizers.Tokenizer configured like tokenization.FullTokenizer (without special-token rules)."""
+  # Imported here: only the Rust option needs the library.
+  import tokenizers  # pylint: disable=g-import-not-at-top
+  from tokenizers import models, normalizers, pre_tokenizers  # pylint: disable=g-import-not-at-top
   model = models.WordPiece(vocab=dict(vocab), unk_token=tokenization.UNK_TOKEN, max_input_chars_per_word=200,
                            continuing_subword_prefix="##")
   rust = tokenizers.Tokenizer(model)
@@ -43,7 +48,7 @@ def _build_rust_tokenizer(vocab, do_lower_case):
 
 
 class FastTokenizer(object):
-  """Line tokenizer giving tokenization.FullTokenizer's tokens, through Rust where that is proven identical.
+  """Line tokenizer giving tokenization.FullTokenizer's tokens (optionally through Rust where proven identical).
 
   Attributes:
     full_tokenizer: the tokenization.FullTokenizer used for the vocabulary and for the fallback lines.
@@ -52,13 +57,15 @@ class FastTokenizer(object):
     lines_fast / lines_fallback: how many lines went through Rust / through Python.
   """
 
-  def __init__(self, vocab_file, do_lower_case=True, use_rust=True):
-    """Loads the vocabulary and prepares both tokenizers.
+  def __init__(self, vocab_file, do_lower_case=True, use_rust=False):
+    """Loads the vocabulary and prepares the tokenizers.
 
     Args:
       vocab_file: WordPiece vocabulary (one token per line).
       do_lower_case: as tokenization.FullTokenizer.
-      use_rust: False forces the Python tokenizer for every line (reference behaviour).
+      use_rust: tokenize agreeing lines through Rust. Off by default: tokenization.py's Python tokenizer (a
+        str.translate pass per line and a per-word cache) measured 2-3x faster on Chinese and English text
+        (`benchmarks/bench_pretraining_data.py --verify_tokenizer` times both), and it is the reference.
 
     Raises:
       bert.errors.UsageError: the vocabulary is missing or malformed.
@@ -113,24 +120,24 @@ class FastTokenizer(object):
     return self._tokenize(lines, with_tokens=False)
 
   def _tokenize(self, lines, with_tokens):
+    if self._rust is None:
+      self.lines_fallback += len(lines)
+      return [self._python_line(line, with_tokens) for line in lines]
     results = [None] * len(lines)
     charsets = [set(line) for line in lines]
-    if self._rust is not None:
-      # Probe every new character of the batch at once (one Rust call instead of one per character).
-      unseen = set().union(*charsets) - self._probed
-      if unseen:
-        self._probe(unseen)
-    agreeing = self._agreeing if self._rust is not None else set()
+    # Probe every new character of the batch at once (one Rust call instead of one per character).
+    unseen = set().union(*charsets) - self._probed
+    if unseen:
+      self._probe(unseen)
+    agreeing = self._agreeing
     fast_indexes = []
     fast_lines = []
     for index, line in enumerate(lines):
-      if self._rust is not None and charsets[index] <= agreeing:
+      if charsets[index] <= agreeing:
         fast_indexes.append(index)
         fast_lines.append(line)
       else:
-        tokens = self.full_tokenizer.tokenize(line)
-        ids = self.full_tokenizer.convert_tokens_to_ids(tokens)
-        results[index] = (tokens, ids) if with_tokens else ids
+        results[index] = self._python_line(line, with_tokens)
     if fast_lines:
       encodings = self._rust.encode_batch(fast_lines, add_special_tokens=False)
       for index, encoding in zip(fast_indexes, encodings):
@@ -138,6 +145,11 @@ class FastTokenizer(object):
     self.lines_fast += len(fast_lines)
     self.lines_fallback += len(lines) - len(fast_lines)
     return results
+
+  def _python_line(self, line, with_tokens):
+    tokens = self.full_tokenizer.tokenize(line)
+    ids = self.full_tokenizer.convert_tokens_to_ids(tokens)
+    return (tokens, ids) if with_tokens else ids
 
   def rust_tokenize(self, line):
     """Tokens of `line` from the Rust pipeline alone (no fallback); used to prove the equality in tests."""

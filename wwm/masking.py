@@ -58,20 +58,15 @@ def word_groups(word_ids):
     word_ids: list of int per position; -1 for [CLS], [SEP] and padding.
 
   Returns:
-    list of lists of positions, in position order.
+    list of ranges of positions, in position order.
   """
-  groups = []
-  group = None
-  previous = None
-  for position, word_id in enumerate(word_ids):
-    if word_id != previous:
-      previous = word_id
-      group = [position] if word_id >= 0 else None
-      if group is not None:
-        groups.append(group)
-    elif group is not None:
-      group.append(position)
-  return groups
+  if not word_ids:
+    return []
+  # A word starts wherever the id changes; the comprehension keeps the per-position work in one cheap test.
+  bounds = [0]
+  bounds += [position for position in range(1, len(word_ids)) if word_ids[position] != word_ids[position - 1]]
+  bounds.append(len(word_ids))
+  return [range(start, end) for start, end in zip(bounds, bounds[1:]) if word_ids[start] >= 0]
 
 
 def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_per_seq, mask_id,
@@ -80,7 +75,7 @@ def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_p
 
   Args:
     input_ids: list of int; modified in place ([MASK] / random / kept).
-    groups: list of lists of positions (from word_groups); reordered in place.
+    groups: list of ranges (or lists) of positions (from word_groups); reordered in place.
     masked_lm_prob: fraction of the sequence length to predict.
     max_predictions_per_seq: hard cap on predictions.
     mask_id: id of [MASK].
@@ -108,23 +103,23 @@ def choose_masked_positions(input_ids, groups, masked_lm_prob, max_predictions_p
       continue
     chosen.append(group)
     num_chosen += len(group)
-  labels_by_position = {}
+  # The groups are disjoint, so the labels can be read before any replacement.
+  positions = sorted([position for group in chosen for position in group])
+  labels = [input_ids[position] for position in positions]
   num_candidates = len(candidates)
   for group in chosen:
     if per_token_decision:
       for position in group:
-        labels_by_position[position] = input_ids[position]
         input_ids[position] = _draw_replacement(input_ids[position], mask_id, candidates, num_candidates, rng)
     else:
       draw = rng.random()
-      for position in group:
-        labels_by_position[position] = input_ids[position]
-        if draw < 0.8:
+      if draw < 0.8:
+        for position in group:
           input_ids[position] = mask_id
-        elif draw >= 0.9:
+      elif draw >= 0.9:
+        for position in group:
           input_ids[position] = candidates[rng.randint(0, num_candidates - 1)]
-  positions = sorted(labels_by_position)
-  return positions, [labels_by_position[p] for p in positions], len(chosen)
+  return positions, labels, len(chosen)
 
 
 def _draw_replacement(original_id, mask_id, candidates, num_candidates, rng):

@@ -97,13 +97,16 @@ class FastJiebaSegmenter(JiebaSegmenter):
     from jieba import finalseg  # pylint: disable=g-import-not-at-top
     self._route = rjieba.Jieba().cut
     frequencies = self._tokenizer.FREQ
+    hmm_lengths = jieba_hmm_word_lengths_function(finalseg)
 
     @functools.lru_cache(maxsize=HMM_CACHE_SIZE)
     def stretch_lengths(stretch):
       # jieba's __cut_DAG: a stretch that is itself a dictionary word stays single characters.
       if frequencies.get(stretch):
         return (1,) * len(stretch)
-      return tuple(len(word) for word in finalseg.cut(stretch))
+      if finalseg.Force_Split_Words:  # jieba.add_word(..., freq=0) changes its HMM's output; follow it
+        return tuple(len(word) for word in finalseg.cut(stretch))
+      return hmm_lengths(stretch)
 
     self._stretch_lengths = stretch_lengths
     self.implementation = "rjieba+jieba-hmm" if hmm else "rjieba"
@@ -131,6 +134,71 @@ class FastJiebaSegmenter(JiebaSegmenter):
       lengths.append(1)
     elif end > start:
       lengths.extend(self._stretch_lengths(text[start:end]))
+
+
+def jieba_hmm_word_lengths_function(finalseg):
+  """Returns f(stretch) -> tuple of word lengths, exactly jieba.finalseg.cut's words of a Han stretch.
+
+  jieba's HMM (states B, M, E, S: begin, middle, end of a word, single) decoded by its own Viterbi algorithm,
+  with its probability tables, in the same floating-point operations in the same order and with the same
+  tie-breaking (jieba takes the max of (probability, state letter) tuples, so on an exact tie the later letter
+  wins). jieba's version builds a dict per position and copies every path at every step, which made it the
+  largest single cost of segmentation; this one keeps four numbers and back-pointers. Only for stretches of
+  characters in U+4E00-U+9FD5 (jieba's re_han, which the fast path guarantees) and with no force-split words.
+  Proof: tests/test_wwm_segmenters.py against finalseg.cut, and `bench_pretraining_data.py --verify_segmenter`.
+
+  Args:
+    finalseg: the jieba.finalseg module (its start_P, trans_P, emit_P and MIN_FLOAT).
+  """
+  floor = finalseg.MIN_FLOAT
+  start, trans = finalseg.start_P, finalseg.trans_P
+  emit_b, emit_m, emit_s, emit_e = (finalseg.emit_P[state].get for state in "BMSE")
+  e_to_b, s_to_b = trans["E"]["B"], trans["S"]["B"]
+  m_to_m, b_to_m = trans["M"]["M"], trans["B"]["M"]
+  s_to_s, e_to_s = trans["S"]["S"], trans["E"]["S"]
+  b_to_e, m_to_e = trans["B"]["E"], trans["M"]["E"]
+  begin, middle, single, end = range(4)
+
+  def word_lengths(stretch):
+    first = stretch[0]
+    v_b, v_m = start["B"] + emit_b(first, floor), start["M"] + emit_m(first, floor)
+    v_s, v_e = start["S"] + emit_s(first, floor), start["E"] + emit_e(first, floor)
+    back = []
+    for char in stretch[1:]:
+      p_b, p_m, p_s, p_e = emit_b(char, floor), emit_m(char, floor), emit_s(char, floor), emit_e(char, floor)
+      from_e, from_s = v_e + e_to_b + p_b, v_s + s_to_b + p_b
+      n_b, b_b = (from_s, single) if from_s >= from_e else (from_e, end)
+      from_m, from_b = v_m + m_to_m + p_m, v_b + b_to_m + p_m
+      n_m, b_m = (from_m, middle) if from_m >= from_b else (from_b, begin)
+      from_s, from_e = v_s + s_to_s + p_s, v_e + e_to_s + p_s
+      n_s, b_s = (from_s, single) if from_s >= from_e else (from_e, end)
+      from_b, from_m = v_b + b_to_e + p_e, v_m + m_to_e + p_e
+      n_e, b_e = (from_m, middle) if from_m >= from_b else (from_b, begin)
+      back.append((b_b, b_m, b_s, b_e))
+      v_b, v_m, v_s, v_e = n_b, n_m, n_s, n_e
+    state = single if v_s >= v_e else end
+    states = [state]
+    for pointers in reversed(back):
+      state = pointers[state]
+      states.append(state)
+    states.reverse()
+    # jieba's __cut: a word is cut at E (from the last B) and at S; anything left after the last one is a word.
+    lengths = []
+    word_start = cut_end = 0
+    for index, state in enumerate(states):
+      if state == begin:
+        word_start = index
+      elif state == end:
+        lengths.append(index + 1 - word_start)
+        cut_end = index + 1
+      elif state == single:
+        lengths.append(1)
+        cut_end = index + 1
+    if cut_end < len(stretch):
+      lengths.append(len(stretch) - cut_end)
+    return tuple(lengths)
+
+  return word_lengths
 
 
 def takes_fast_path(text):
