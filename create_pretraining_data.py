@@ -71,7 +71,7 @@ flags.DEFINE_integer("nsp_buffer_documents", 128, "Documents per work chunk; NSP
                      "from other documents of the same chunk (bounds memory; Google uses the whole corpus).")
 flags.DEFINE_bool("fast_tokenizer", False, "Tokenize through the Rust `tokenizers` WordPiece where it is "
                   "identical to tokenization.py (per character check). Off by default: tokenization.py is "
-                  "2-3x faster here (bench_pretraining_data.py --verify_tokenizer); same output either way.")
+                  "about 2x faster (bench_pretraining_data.py --verify_tokenizer); same output either way.")
 flags.DEFINE_string("stats_file", None, "Where to write the stats JSON (default: first output + .stats.json).")
 flags.DEFINE_bool("progress", True, "tqdm progress bar on a terminal, periodic log lines otherwise.")
 

@@ -2,8 +2,8 @@
 
 `FastTokenizer.tokenize_lines` gives, line for line, exactly the tokens `tokenization.FullTokenizer.tokenize`
 gives. By default every line goes through tokenization.py itself: since its basic tokenizer became one
-str.translate pass per line with a per-word WordPiece cache, it is 2-3x faster than the Rust path on the
-shared Chinese and English text (the Rust library builds a full Encoding per line, one thread per worker),
+str.translate pass per line with a per-word WordPiece cache, it is about twice as fast as the Rust path
+(2.17x over every text line of ../shared/data, Chinese and English, in bench_pretraining_data.py --verify_tokenizer) (the Rust library builds a full Encoding per line, one thread per worker),
 so the Rust path (`use_rust=True`, `--fast_tokenizer`) is kept only as an option, for its proof below.
 
 The Rust pipeline (BertNormalizer + BertPreTokenizer + WordPiece with the same vocabulary and the same
@@ -64,7 +64,7 @@ class FastTokenizer(object):
       vocab_file: WordPiece vocabulary (one token per line).
       do_lower_case: as tokenization.FullTokenizer.
       use_rust: tokenize agreeing lines through Rust. Off by default: tokenization.py's Python tokenizer (a
-        str.translate pass per line and a per-word cache) measured 2-3x faster on Chinese and English text
+        str.translate pass per line and a per-word cache) measured about 2x faster on Chinese and English text
         (`benchmarks/bench_pretraining_data.py --verify_tokenizer` times both), and it is the reference.
 
     Raises:
