@@ -138,3 +138,15 @@ def test_force_split_words_send_stretches_through_jieba():
     assert "杭研" not in _words(fast, text)
   finally:
     finalseg.Force_Split_Words.discard("杭研")
+
+
+@needs_rjieba
+@pytest.mark.parametrize("hmm", [True, False])
+def test_runs_with_repeats_take_jiebas_own_route(hmm):
+  fast = segmenters.create_segmenter("jieba", hmm=hmm)
+  reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
+  texts = ["谢谢你们的帮助", "天天向上好好学习", "的美美美总算回家", "一天一天过去了", "哈哈哈哈哈哈", "阿江江江江不白",
+           "常常在宅旁看看书", "韩梅梅和李雷雷"]
+  for text in texts:
+    assert not segmenters.takes_fast_path(text)
+    assert fast.word_lengths(text) == reference.word_lengths(text), text

@@ -12,9 +12,10 @@ dictionary route from rjieba (jieba's DAG and maximum-probability route, in Rust
 single characters that jieba hands to its HMM through jieba's own HMM model (`jieba.finalseg`'s tables, decoded
 by jieba_hmm_word_lengths_function below, which gives finalseg.cut's words 4x faster; cached per stretch).
 rjieba's own HMM is not used: it splits some stretches differently (常在宅旁 -> 常在/宅/旁 where jieba says
-常/在/宅/旁). Two more kinds of run stay with jieba, because there the two can break an exact tie between equal
-routes differently: runs with a directly repeated character or pair (美美美: 美美/美 or 美/美美) and runs with an
-ideograph outside U+4E00-U+9FD5, the range jieba's regular expressions treat as Chinese. With these rules the
+常/在/宅/旁). Runs with a directly repeated character or pair (美美美: 美美/美 or 美/美美), where the two can break
+an exact tie between equal routes differently, take their route from jieba's own DAG and route search (then the
+same HMM stretches); runs with an ideograph outside U+4E00-U+9FD5, the range jieba's regular expressions treat
+as Chinese, go through jieba alone. With these rules the
 words are jieba 0.42.1's on every Chinese run of ../shared/data (`benchmarks/bench_pretraining_data.py
 --verify_segmenter`: 0 differences in about a million distinct runs).
 """
@@ -113,20 +114,37 @@ class FastJiebaSegmenter(JiebaSegmenter):
     self.implementation = "rjieba+jieba-hmm" if hmm else "rjieba"
 
   def word_lengths(self, text):
-    if not takes_fast_path(text):
+    if takes_fast_path(text):
+      route = [len(word) for word in self._route(text, hmm=False)]
+    elif _JIEBA_HAN_RUN.match(text):
+      route = self._jieba_route(text)
+    else:
       return super(FastJiebaSegmenter, self).word_lengths(text)
-    route = self._route(text, hmm=False)
     if not self._hmm:
-      return [len(word) for word in route]
+      return route
+    # jieba's __cut_DAG: single-character words of the route gather into a stretch for the HMM.
     lengths = []
     position = stretch_start = 0
-    for word in route:
-      if len(word) > 1:
+    for length in route:
+      if length > 1:
         self._flush_stretch(text, stretch_start, position, lengths)
-        lengths.append(len(word))
-        stretch_start = position + len(word)
-      position += len(word)
+        lengths.append(length)
+        stretch_start = position + length
+      position += length
     self._flush_stretch(text, stretch_start, position, lengths)
+    return lengths
+
+  def _jieba_route(self, text):
+    """Word lengths of jieba's own maximum-probability route (its DAG and route search, in Python)."""
+    dag = self._tokenizer.get_DAG(text)
+    route = {}
+    self._tokenizer.calc(text, dag, route)
+    lengths = []
+    position = 0
+    while position < len(text):
+      end = route[position][1] + 1
+      lengths.append(end - position)
+      position = end
     return lengths
 
   def _flush_stretch(self, text, start, end, lengths):
@@ -203,7 +221,7 @@ def jieba_hmm_word_lengths_function(finalseg):
 
 
 def takes_fast_path(text):
-  """Whether FastJiebaSegmenter segments `text` through rjieba (else through jieba alone)."""
+  """Whether FastJiebaSegmenter takes the dictionary route of `text` from rjieba (else from jieba)."""
   return bool(_JIEBA_HAN_RUN.match(text)) and not _DIRECT_REPEAT.search(text)
 
 
