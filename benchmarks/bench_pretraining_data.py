@@ -6,7 +6,8 @@ each input size: Google's create_pretraining_data.py (bert-tensorflow 1.0.4, dow
 directory and run there through benchmarks/google_bert.py; one process, no Chinese whole-word masking), then
 the floor (benchmarks/data_floor.py: this project's tokenizer and segmenter over the corpus once, nothing
 else -- Google's time over the floor's bounds how far ahead of Google an exact Chinese WWM pipeline can get),
-then this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported per run:
+then this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported
+per run:
   * KB/s: input bytes / wall seconds of the whole command (interpreter start, jieba load and all);
   * KB/s per CPU: input bytes / (user + system CPU seconds of all processes) -- the per-worker speed, which a
     busy shared machine disturbs much less than wall time;
@@ -98,7 +99,11 @@ def _command(program, corpus, output, workers, dupe_factor, max_seq_length, goog
 
 
 def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="ours", google_root=None):
-  """Runs one script once (program "ours", "google" or "floor", the last two single-process); returns measurements."""
+  """Runs one script once (program "ours", "google" or "floor"; the last two are single-process).
+
+  Returns:
+    dict of measurements.
+  """
   output = os.path.join(output_dir, "out_%s_w%d.tfrecord" % (program, workers))
   command = _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root)
   use_time = os.path.exists(TIME_BINARY)
@@ -326,17 +331,16 @@ def _ratios(runs):
           google["cpu_seconds"] / ours[0]["cpu_seconds"], 2)
       ratios["google_vs_ours_peak_rss_x%d" % google["repeats"]] = round(
           google["peak_rss_mb"] / ours[0]["peak_rss_mb"], 1)
-  for floor in [r for r in runs if r["program"] == "floor"]:
-    same = [r for r in runs if r["repeats"] == floor["repeats"]]
-    for other in same:
-      if other["program"] == "google":
-        ratios["floor_vs_google_wall_x%d" % floor["repeats"]] = round(
-            other["wall_seconds"] / floor["wall_seconds"], 2)
-        ratios["floor_vs_google_cpu_x%d" % floor["repeats"]] = round(
-            other["cpu_seconds"] / floor["cpu_seconds"], 2)
-      elif other["program"] == "ours" and other["workers"] == 1:
-        ratios["floor_share_of_ours_1w_cpu_x%d" % floor["repeats"]] = round(
-            floor["cpu_seconds"] / other["cpu_seconds"], 2)
+  single = {(r["program"], r["repeats"]): r for r in runs if r["workers"] == 1}
+  for (program, repeats), floor in single.items():
+    if program != "floor":
+      continue
+    google, ours = single.get(("google", repeats)), single.get(("ours", repeats))
+    if google:
+      ratios["floor_vs_google_wall_x%d" % repeats] = round(google["wall_seconds"] / floor["wall_seconds"], 2)
+      ratios["floor_vs_google_cpu_x%d" % repeats] = round(google["cpu_seconds"] / floor["cpu_seconds"], 2)
+    if ours:
+      ratios["floor_share_of_ours_1w_cpu_x%d" % repeats] = round(floor["cpu_seconds"] / ours["cpu_seconds"], 2)
   by_key = {(r["repeats"], r["workers"]): r for r in runs if r["program"] == "ours"}
   for (repeats, workers), run in by_key.items():
     one = by_key.get((repeats, 1))

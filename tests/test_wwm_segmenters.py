@@ -2,6 +2,7 @@
 import re
 
 from hypothesis import given, settings, strategies as st
+from jieba import finalseg
 import pytest
 
 from bert.errors import UsageError
@@ -106,19 +107,16 @@ _HMM_ALPHABET = "的一是了我不人在他有这个上们来到时大地为子
 
 
 def _jieba_hmm_lengths(stretch):
-  from jieba import finalseg  # pylint: disable=g-import-not-at-top
   return tuple(len(word) for word in finalseg.cut(stretch))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=_HMM_ALPHABET, min_size=1, max_size=30))
 def test_hmm_decoder_gives_jieba_finalseg_words(stretch):
-  from jieba import finalseg  # pylint: disable=g-import-not-at-top
   assert segmenters.jieba_hmm_word_lengths_function(finalseg)(stretch) == _jieba_hmm_lengths(stretch)
 
 
 def test_hmm_decoder_on_every_han_run_of_a_real_corpus():
-  from jieba import finalseg  # pylint: disable=g-import-not-at-top
   decode = segmenters.jieba_hmm_word_lengths_function(finalseg)
   text = shared_path("pretrain_zh", "CLUECorpusSmall_5000_lines_bert.txt").read_text(encoding="utf-8")
   runs = sorted(set(re.findall("[\u4e00-\u9fd5]+", text)))
@@ -128,7 +126,6 @@ def test_hmm_decoder_on_every_han_run_of_a_real_corpus():
 
 @needs_rjieba
 def test_force_split_words_send_stretches_through_jieba():
-  from jieba import finalseg  # pylint: disable=g-import-not-at-top
   fast = segmenters.create_segmenter("jieba")
   reference = segmenters.create_segmenter("jieba", fast=False)
   text = "他来到了网易杭研大厦"

@@ -1,7 +1,7 @@
 """Chinese whole-word masking and pretraining-data creation (pure Python: no TensorFlow import).
 
 Modules: segmenters (jieba default), alignment (word id per token position), masking (whole-word budgeted
-masking), instances (Google's NSP logic, packing, dynamic masking), fast_tokenizer (batch tokenization of lines
-with tokenization.py, or optionally Rust WordPiece where it equals it), tfrecord (TFRecord writing without TensorFlow), pipeline (streaming, parallel,
-reproducible driver used by create_pretraining_data.py).
+masking), instances (Google's NSP logic, packing, dynamic masking), fast_tokenizer (batch tokenization of
+lines with tokenization.py, or optionally Rust WordPiece where it equals it), tfrecord (TFRecord writing
+without TensorFlow), pipeline (streaming, parallel, reproducible driver used by create_pretraining_data.py).
 """

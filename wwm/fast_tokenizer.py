@@ -3,8 +3,9 @@
 `FastTokenizer.tokenize_lines` gives, line for line, exactly the tokens `tokenization.FullTokenizer.tokenize`
 gives. By default every line goes through tokenization.py itself: since its basic tokenizer became one
 str.translate pass per line with a per-word WordPiece cache, it is about twice as fast as the Rust path
-(2.17x and 2.27x in two runs over every text line of ../shared/data, Chinese and English: bench_pretraining_data.py
---verify_tokenizer), whose library builds a full Encoding per line on one thread per worker. So the Rust
+(2.17x and 2.27x in two runs over every text line of ../shared/data, Chinese and English:
+bench_pretraining_data.py --verify_tokenizer), whose library builds a full Encoding per line on one thread
+per worker. So the Rust
 path (`use_rust=True`, `--fast_tokenizer`) is only an option, kept with its proof below.
 
 The Rust pipeline (BertNormalizer + BertPreTokenizer + WordPiece with the same vocabulary and the same
