@@ -72,6 +72,9 @@ flags.DEFINE_integer("nsp_buffer_documents", 128, "Documents per work chunk; NSP
 flags.DEFINE_bool("fast_tokenizer", False, "Tokenize through the Rust `tokenizers` WordPiece where it is "
                   "identical to tokenization.py (per character check). Off by default: tokenization.py is "
                   "about 2x faster (bench_pretraining_data.py --verify_tokenizer); same output either way.")
+flags.DEFINE_bool("fast_records", True, "Build instances, masks and records in the C extension wwm/_fast_records.c "
+                  "(same bytes as the Python code, which runs when the extension is not built or with "
+                  "--nofast_records).")
 flags.DEFINE_string("stats_file", None, "Where to write the stats JSON (default: first output + .stats.json).")
 flags.DEFINE_bool("progress", True, "tqdm progress bar on a terminal, periodic log lines otherwise.")
 
@@ -103,7 +106,7 @@ def options_from_flags():
       per_token_decision=FLAGS.mask_decision_per_token, num_workers=num_workers,
       nsp_buffer_documents=FLAGS.nsp_buffer_documents, fast_tokenizer=FLAGS.fast_tokenizer,
       progress=FLAGS.progress, jieba_hmm=FLAGS.jieba_hmm, fast_segmenter=FLAGS.fast_segmenter,
-      sharded=FLAGS.num_output_shards > 1)
+      fast_records=FLAGS.fast_records, sharded=FLAGS.num_output_shards > 1)
 
 
 def main(_):

@@ -41,10 +41,12 @@ def _run(tmp_path, overrides):
   return _digest(options.output_files[0]), stats
 
 
+@pytest.mark.parametrize("implementation", ["c", "python"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_output_bytes_are_pinned(tmp_path, name):
+def test_output_bytes_are_pinned(tmp_path, name, implementation):
   overrides, expected = CASES[name]
-  digest, stats = _run(tmp_path, overrides)
+  digest, stats = _run(tmp_path, dict(overrides, fast_records=implementation == "c"))
+  assert stats["records_implementation"] == implementation  # the C extension (wwm/_fast_records.c) or Python
   assert stats["instances"] > 1000
   assert stats["tokenizer_rust_lines"] == 0  # the default: tokenization.py itself
   assert digest == expected, "output of %s changed: %s" % (name, digest)

@@ -38,6 +38,7 @@ from bert import file_io
 from bert import file_patterns
 from bert.errors import UsageError
 from wwm import alignment
+from wwm import fast_records
 from wwm import instances as instances_lib
 from wwm import masking
 from wwm import record_schema as schema
@@ -66,8 +67,9 @@ Options = collections.namedtuple("Options", [
     "user_dict", "max_seq_length", "max_predictions_per_seq", "random_seed", "dupe_factor", "masked_lm_prob",
     "short_seq_prob", "nsp", "dynamic_masking", "per_token_decision", "num_workers", "nsp_buffer_documents",
     "fast_tokenizer", "progress", "jieba_hmm", "fast_segmenter",
+    "fast_records",  # build instances and records in wwm/_fast_records.c where it is built (same bytes)
     "sharded",  # output_files are the shards of --num_output_shards (built one by one, see wwm/shards.py)
-], defaults=(True, True, False))
+], defaults=(True, True, True, False))
 
 
 
@@ -363,6 +365,9 @@ class WorkerContext(object):
     self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
     # Positions fit one varint byte up to a length of 128, the usual one (then their feature needs no lookup).
     self.byte_positions = options.max_seq_length <= 128
+    # None: the Python code builds the records (--nofast_records, or the extension is not built).
+    self.fast_records_settings = (fast_records.settings(self.config)
+                                  if options.fast_records and fast_records.available() else None)
     self._mask_features = {}
     self._weight_features = {}
     self._segment_features = {}
@@ -476,6 +481,23 @@ def prepare_documents(chunk, context, stats):
   return prepared
 
 
+def instance_seeds(options, prepared, first_document_index):
+  """The seed of every random.Random a chunk's instances are drawn from, in the order they are used.
+
+  With NSP one per (dupe round, document), dupe-major; packing draws a whole dupe round from one.
+  """
+  if options.nsp:
+    return ["%d:%d:%d" % (options.random_seed, document_index, dupe)
+            for dupe in range(options.dupe_factor) for document_index, _ in prepared]
+  return ["%d:packed:%d:%d" % (options.random_seed, first_document_index, dupe)
+          for dupe in range(options.dupe_factor)]
+
+
+def _shuffle(items, options, chunk):
+  """The chunk's instances (or their records) in their seeded shuffled order, in place."""
+  random.Random("%d:shuffle:%d" % (options.random_seed, chunk.first_document_index)).shuffle(items)
+
+
 def build_instances(chunk, context, stats):
   """All instances of a chunk over the dupe_factor rounds, in their (seeded) shuffled order."""
   options = context.options
@@ -484,16 +506,41 @@ def build_instances(chunk, context, stats):
     return []
   documents = [sentences for _, sentences in prepared]
   result = []
-  for dupe in range(options.dupe_factor):
+  for index, seed in enumerate(instance_seeds(options, prepared, chunk.first_document_index)):
+    rng = random.Random(seed)
     if options.nsp:
-      for position, (document_index, _) in enumerate(prepared):
-        rng = random.Random("%d:%d:%d" % (options.random_seed, document_index, dupe))
-        result.extend(instances_lib.create_instances_from_document(documents, position, context.config, rng))
+      result.extend(instances_lib.create_instances_from_document(documents, index % len(documents),
+                                                                 context.config, rng))
     else:
-      rng = random.Random("%d:packed:%d:%d" % (options.random_seed, chunk.first_document_index, dupe))
       result.extend(instances_lib.create_packed_instances(documents, context.config, rng))
-  random.Random("%d:shuffle:%d" % (options.random_seed, chunk.first_document_index)).shuffle(result)
+  _shuffle(result, options, chunk)
   return result
+
+
+def build_records(chunk, context, stats):
+  """The chunk's framed records in their shuffled order, from the C extension or the Python code (same bytes).
+
+  Counts instances, masked tokens and words and random next sentences into `stats`.
+  """
+  if context.fast_records_settings is None:
+    built = build_instances(chunk, context, stats)
+    # Framed here (length, checksums), not in the writer: the main process, which writes for every worker,
+    # then only copies bytes.
+    records = [tfrecord.frame_record(encode_instance(instance, context)) for instance in built]
+    stats["masked_tokens"] += sum(len(instance.masked_lm_positions) for instance in built)
+    stats["masked_words"] += sum(instance.num_masked_words for instance in built)
+    stats["next_sentence_random"] += sum(instance.next_sentence_label for instance in built)
+  else:
+    prepared = prepare_documents(chunk, context, stats)
+    records = []
+    if prepared:
+      seeds = instance_seeds(context.options, prepared, chunk.first_document_index)
+      records, counts = fast_records.build_records([sentences for _, sentences in prepared], seeds,
+                                                   context.fast_records_settings, context.options.nsp)
+      stats.update(counts)
+      _shuffle(records, context.options, chunk)
+  stats["instances"] += len(records)
+  return records
 
 
 def encode_instance(instance, context):
@@ -537,14 +584,7 @@ def process_chunk(chunk, context=None):
   stats = collections.Counter()
   fast_before = context.tokenizer.lines_fast
   python_before = context.tokenizer.lines_fallback
-  built = build_instances(chunk, context, stats)
-  # Framed here (length, checksums), not in the writer: the main process, which writes for every worker,
-  # then only copies bytes.
-  records = [tfrecord.frame_record(encode_instance(instance, context)) for instance in built]
-  stats["instances"] += len(built)
-  stats["masked_tokens"] += sum(len(instance.masked_lm_positions) for instance in built)
-  stats["masked_words"] += sum(instance.num_masked_words for instance in built)
-  stats["next_sentence_random"] += sum(instance.next_sentence_label for instance in built)
+  records = build_records(chunk, context, stats)
   stats["tokenizer_rust_lines"] += context.tokenizer.lines_fast - fast_before
   stats["tokenizer_python_lines"] += context.tokenizer.lines_fallback - python_before
   return ChunkResult(chunk.file_index, records, dict(stats), chunk.num_bytes)
@@ -881,6 +921,8 @@ def describe_run(options, context):
   return {
       # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
       "segmenter_implementation": context.segmenter.implementation if context.segmenter else None,
+      # Which code built the instances and records (the bytes are the same).
+      "records_implementation": "python" if context.fast_records_settings is None else "c",
       # Readers of --dynamic_masking records draw [MASK] and replacement ids from this vocabulary.
       "vocab": {"file": os.path.abspath(options.vocab_file), "size": len(vocab),
                 "fingerprint": masking.vocab_fingerprint(vocab)},
