@@ -6,15 +6,19 @@ each input size: Google's create_pretraining_data.py (bert-tensorflow 1.0.4, dow
 directory and run there through benchmarks/google_bert.py; one process, no Chinese whole-word masking), then
 the floor (benchmarks/data_floor.py: this project's tokenizer and segmenter over the corpus once, nothing
 else -- Google's time over the floor's bounds how far ahead of Google an exact Chinese WWM pipeline can get),
-then this project's with --chinese_wwm for each worker count, under /usr/bin/time -v when it exists. Reported
+this project's with --chinese_wwm --nofast_records on 1 worker (the records built by the Python code instead of
+the C extension wwm/_fast_records.c; same bytes), then this project's with --chinese_wwm for each worker count,
+all under /usr/bin/time -v when it exists. Reported
 per run:
   * KB/s: input bytes / wall seconds of the whole command (interpreter start, jieba load and all);
   * KB/s per CPU: input bytes / (user + system CPU seconds of all processes) -- the per-worker speed, which a
     busy shared machine disturbs much less than wall time;
   * instances/s, peak RSS of the largest process (time -v / ru_maxrss) and of the whole process tree (sampled
     from /proc every 0.1 s).
-Ratios compare runs of the same invocation: ours with 1 worker vs Google's (wall and CPU), 2 workers vs 1 (same
-size), 25 MB vs 2.5 MB (same workers).
+Ratios compare runs of the same invocation: ours with 1 worker vs Google's (wall and CPU), the C extension vs
+the Python records (CPU), 2 workers vs 1 (same size), 25 MB vs 2.5 MB (same workers). The 25 MB input repeats
+the 2.5 MB one, so the caches of this project's tokenizer and segmenter (per word, per HMM stretch) hit more
+often than on 25 MB of distinct text; Google's script has no such caches.
 There is no timed assert. Prints a table and writes benchmarks/results/bench_pretraining_data.json.
 
   .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~8 min on 2 quiet cores
@@ -94,12 +98,14 @@ def _command(program, corpus, output, workers, dupe_factor, max_seq_length, goog
   if program == "floor":
     return [sys.executable, os.path.join(ROOT, "benchmarks", "data_floor.py"), corpus,
             os.path.join(ROOT, "vocab", "zh_vocab.txt")]
-  return [sys.executable, os.path.join(ROOT, "create_pretraining_data.py")] + flags + [
+  own = [sys.executable, os.path.join(ROOT, "create_pretraining_data.py")] + flags + [
       "--chinese_wwm", "--num_workers=%d" % workers, "--noprogress"]
+  # "ours_python": the same run with the records built by the Python code instead of wwm/_fast_records.c.
+  return own + ["--nofast_records"] if program == "ours_python" else own
 
 
 def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="ours", google_root=None):
-  """Runs one script once (program "ours", "google" or "floor"; the last two are single-process).
+  """Runs one script once (program "ours", "ours_python", "google" or "floor"; the last two single-process).
 
   Returns:
     dict of measurements.
@@ -273,6 +279,8 @@ def main():
                       "(bert-tensorflow 1.0.4, downloaded into a temporary directory; see google_bert.py)")
   parser.add_argument("--no_floor", action="store_true", help="skip the floor run (benchmarks/data_floor.py: "
                       "tokenizing and segmenting alone, the least any exact Chinese WWM pipeline must do)")
+  parser.add_argument("--no_python_records", action="store_true", help="skip the single-worker run with "
+                      "--nofast_records (records built by the Python code, not the C extension)")
   parser.add_argument("--verify_tokenizer", action="store_true")
   parser.add_argument("--verify_segmenter", action="store_true")
   parser.add_argument("--output_json", default=None, help="default: benchmarks/results/"
@@ -297,10 +305,12 @@ def main():
       for repeats in sizes:
         corpus, _ = build_corpus(temp, repeats, limit_bytes=200000 if args.quick else None)
         plan = [("ours", int(w)) for w in args.workers.split(",")]
+        if not args.no_python_records:
+          plan.insert(0, ("ours_python", 1))
+        if not args.no_floor:
+          plan.insert(0, ("floor", 1))
         if google_root:
           plan.insert(0, ("google", 1))
-        if not args.no_floor:
-          plan.insert(1 if google_root else 0, ("floor", 1))
         for program, workers in plan:
           run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length,
                          program, google_root)
@@ -341,6 +351,12 @@ def _ratios(runs):
       ratios["floor_vs_google_cpu_x%d" % repeats] = round(google["cpu_seconds"] / floor["cpu_seconds"], 2)
     if ours:
       ratios["floor_share_of_ours_1w_cpu_x%d" % repeats] = round(floor["cpu_seconds"] / ours["cpu_seconds"], 2)
+  for (program, repeats), python in single.items():
+    ours = single.get(("ours", repeats))
+    if program == "ours_python" and ours:
+      ratios["fast_records_vs_python_cpu_x%d" % repeats] = round(python["cpu_seconds"] / ours["cpu_seconds"], 2)
+      ratios["same_output_fast_records_vs_python_x%d" % repeats] = (
+          python["output_sha_prefix"] == ours["output_sha_prefix"])
   by_key = {(r["repeats"], r["workers"]): r for r in runs if r["program"] == "ours"}
   for (repeats, workers), run in by_key.items():
     one = by_key.get((repeats, 1))
@@ -357,13 +373,13 @@ def _ratios(runs):
 
 
 def _print_table(runs, ratios):
-  header = "%-7s %8s %7s %8s %9s %11s %11s %12s %10s %14s" % (
+  header = "%-11s %8s %7s %8s %9s %11s %11s %12s %10s %14s" % (
       "program", "input MB", "workers", "wall s", "KB/s", "KB/cpu-s", "instances", "instances/s", "peak RSS",
       "tree RSS MB")
   print(header)
   print("-" * len(header))
   for run in runs:
-    print("%-7s %8.2f %7d %8.1f %9.1f %11.1f %11d %12.1f %8.1fMB %14.1f" % (
+    print("%-11s %8.2f %7d %8.1f %9.1f %11.1f %11d %12.1f %8.1fMB %14.1f" % (
         run["program"], run["input_mb"], run["workers"], run["wall_seconds"], run["kb_per_s"], run["kb_per_cpu_s"],
         run["instances"], run["instances_per_s"], run["peak_rss_mb"], run["peak_tree_rss_mb"]))
   for key, value in sorted(ratios.items()):
