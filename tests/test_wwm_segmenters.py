@@ -147,3 +147,48 @@ def test_runs_with_repeats_take_jiebas_own_route(hmm):
   for text in texts:
     assert not segmenters.takes_fast_path(text)
     assert fast.word_lengths(text) == reference.word_lengths(text), text
+
+
+@pytest.fixture(scope="module")
+def jiebas_own_dictionary():
+  import jieba  # pylint: disable=g-import-not-at-top
+  tokenizer = jieba.Tokenizer()
+  tokenizer.initialize()
+  return tokenizer.FREQ, tokenizer.total
+
+
+def _initialized_tokenizer():
+  import jieba  # pylint: disable=g-import-not-at-top
+  tokenizer = jieba.Tokenizer()
+  segmenters.initialize_jieba(tokenizer)
+  assert tokenizer.initialized
+  return tokenizer
+
+
+def test_the_dictionary_copy_loads_jiebas_dictionary(tmp_path, monkeypatch, jiebas_own_dictionary):
+  monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+  first = _initialized_tokenizer()  # jieba loads it (and writes its own cache here), then the copy is made
+  path = segmenters.dictionary_cache_path(first)
+  assert path.startswith(str(tmp_path)) and open(path, "rb").read(4) == b"wwm-"
+  assert (first.FREQ, first.total) == jiebas_own_dictionary
+  import jieba  # pylint: disable=g-import-not-at-top
+
+  def refuse(*unused_args):
+    raise AssertionError("jieba's own loading was used although the copy exists")
+
+  monkeypatch.setattr(jieba.Tokenizer, "initialize", refuse)
+  second = _initialized_tokenizer()
+  assert (second.FREQ, second.total) == jiebas_own_dictionary
+  assert list(second.FREQ)[:1000] == list(jiebas_own_dictionary[0])[:1000]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_magic", "empty"])
+def test_a_damaged_dictionary_copy_is_ignored_and_replaced(tmp_path, monkeypatch, jiebas_own_dictionary, damage):
+  monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+  path = segmenters.dictionary_cache_path(_initialized_tokenizer())
+  data = open(path, "rb").read()
+  damaged = {"truncated": data[:-3], "other_magic": b"x" + data[1:], "empty": b""}[damage]
+  open(path, "wb").write(damaged)
+  tokenizer = _initialized_tokenizer()
+  assert (tokenizer.FREQ, tokenizer.total) == jiebas_own_dictionary
+  assert open(path, "rb").read() == data

@@ -19,12 +19,17 @@ as Chinese, go through jieba alone. With these rules the
 words are jieba 0.42.1's on every Chinese run of ../shared/data (`benchmarks/bench_pretraining_data.py
 --verify_segmenter`: 0 differences in about a million distinct runs).
 """
+import array
 import functools
+import hashlib
 import importlib.util
 import logging
 import os
 import re
+import struct
+import tempfile
 
+from bert import file_io
 from bert.errors import UsageError
 
 
@@ -67,7 +72,7 @@ class JiebaSegmenter(Segmenter):
     jieba.setLogLevel(logging.WARNING)
     self._hmm = hmm
     self._tokenizer = jieba.Tokenizer()
-    self._tokenizer.initialize()
+    initialize_jieba(self._tokenizer)
     if user_dict:
       if not os.path.isfile(user_dict):
         raise UsageError("--user_dict %s: file not found" % user_dict)
@@ -80,6 +85,85 @@ class JiebaSegmenter(Segmenter):
 
   def word_lengths(self, text):
     return [len(word) for word in self._tokenizer.cut(text, HMM=self._hmm)]
+
+
+_DICTIONARY_CACHE_MAGIC = b"wwm-jieba-prefix-dict-1\n"
+_DICTIONARY_CACHE_HEADER = struct.Struct("<QQq")  # bytes of the keys, number of keys, jieba's total
+
+
+def dictionary_cache_path(tokenizer):
+  """Where initialize_jieba keeps its copy of `tokenizer`'s prefix dictionary (named after its source file)."""
+  import jieba  # pylint: disable=g-import-not-at-top
+  source = tokenizer.dictionary  # an absolute path, or jieba.DEFAULT_DICT (None): the dict.txt jieba ships
+  if source == jieba.DEFAULT_DICT:
+    source = os.path.join(os.path.dirname(os.path.abspath(jieba.__file__)), jieba.DEFAULT_DICT_NAME)
+  status = os.stat(source)
+  key = "%s|%s|%d|%d" % (jieba.__version__, source, status.st_size, status.st_mtime_ns)
+  return os.path.join(tempfile.gettempdir(), "wwm_jieba_%s.cache" % hashlib.sha256(key.encode()).hexdigest()[:16])
+
+
+def initialize_jieba(tokenizer):
+  """tokenizer.initialize(), about 4x faster from a second cache of the same prefix dictionary.
+
+  jieba keeps its prefix dictionary (every word and word prefix of dict.txt with its count, about 500,000 keys)
+  in a marshal file whose loading, one key at a time, is the largest start-up cost of a run (about 0.9 s). The
+  same keys as one UTF-8 text plus an array of counts load with one split and one dict(zip(...)). The copy is
+  made from jieba's own dictionary the first time (then jieba loads it its own way) and written atomically;
+  a copy that cannot be read or does not match its header is ignored (and replaced).
+
+  Args:
+    tokenizer: a jieba.Tokenizer of jieba's default dictionary, not yet initialized.
+  """
+  if tokenizer.initialized:
+    return
+  try:
+    path = dictionary_cache_path(tokenizer)
+  except OSError:
+    tokenizer.initialize()
+    return
+  loaded = _read_dictionary_cache(path)
+  if loaded is not None:
+    tokenizer.FREQ, tokenizer.total = loaded
+    tokenizer.initialized = True
+    return
+  tokenizer.initialize()
+  _write_dictionary_cache(path, tokenizer.FREQ, tokenizer.total)
+
+
+def _read_dictionary_cache(path):
+  try:
+    with open(path, "rb") as reader:
+      data = reader.read()
+  except OSError:
+    return None
+  start = len(_DICTIONARY_CACHE_MAGIC)
+  if not data.startswith(_DICTIONARY_CACHE_MAGIC) or len(data) < start + _DICTIONARY_CACHE_HEADER.size:
+    return None
+  key_bytes, num_keys, total = _DICTIONARY_CACHE_HEADER.unpack_from(data, start)
+  start += _DICTIONARY_CACHE_HEADER.size
+  counts = array.array("q")
+  if len(data) != start + key_bytes + num_keys * counts.itemsize:
+    return None
+  try:
+    keys = data[start:start + key_bytes].decode("utf-8").split("\n")
+  except UnicodeDecodeError:
+    return None
+  counts.frombytes(data[start + key_bytes:])
+  if len(keys) != num_keys:
+    return None
+  return dict(zip(keys, counts.tolist())), total
+
+
+def _write_dictionary_cache(path, frequencies, total):
+  if any("\n" in key for key in frequencies):
+    return  # not this format's keys (jieba's own dictionary has none)
+  keys = "\n".join(frequencies).encode("utf-8")
+  counts = array.array("q", frequencies.values())
+  header = _DICTIONARY_CACHE_MAGIC + _DICTIONARY_CACHE_HEADER.pack(len(keys), len(frequencies), total)
+  try:
+    file_io.write_bytes_atomically(path, header + keys + counts.tobytes())
+  except OSError as e:  # a read-only temporary directory only costs the faster start next time
+    logging.info("jieba dictionary copy not written to %s: %s", path, e)
 
 
 # Runs the fast path may take: only jieba's Chinese range, and no character or pair repeated back to back.
