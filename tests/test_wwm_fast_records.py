@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import ZH_VOCAB, shared_path
 from test_wwm_instances import make_options
+from wwm import alignment
 from wwm import fast_records
 from wwm import fast_tokenizer
 from wwm import instances as instances_lib
@@ -91,10 +92,10 @@ def test_the_extension_writes_the_python_codes_records(data, max_seq_length, max
                      dynamic_masking=dynamic_masking, per_token_decision=per_token_decision,
                      dupe_factor=dupe_factor, random_seed=random_seed)
   documents = data.draw(_documents(instances_lib.max_sentence_tokens(max_seq_length, nsp)))
-  prepared = list(enumerate(documents, start=7))
-  seeds = pipeline.instance_seeds(context.options, prepared, 7)
+  seeds = pipeline.instance_seeds(context.options, range(7, 7 + len(documents)), 7)
   expected = _python_records(documents, seeds, context)
-  records, counts = fast_records.build_records(documents, seeds, context.fast_records_settings, nsp)
+  records, counts = fast_records.build_records(fast_records.flatten(documents), seeds,
+                                               context.fast_records_settings, nsp)
   assert records == expected
   assert counts["next_sentence_random"] <= len(records)
 
@@ -134,3 +135,60 @@ def test_inconsistent_arrays_are_refused():
   with pytest.raises(ValueError, match="longer than"):
     fast_records._fast_records.build(too_long, too_long, array.array("i", [0, 200]), array.array("i", [0, 1]),
                                      [b"x"], True, context.fast_records_settings)
+
+
+class _OddSegmenter(object):
+  """Deterministic words from the characters; wrong lengths or an exception on some runs (the fallbacks)."""
+
+  def word_lengths(self, text):
+    code = sum(map(ord, text))
+    if code % 11 == 0:
+      raise RuntimeError("segmenter failure")
+    if code % 7 == 0:
+      return [len(text) + 1]
+    lengths, left = [], len(text)
+    while left:
+      lengths.append(min(left, 1 + (code + left) % 3))
+      left -= lengths[-1]
+    return lengths
+
+
+def _token_pools():
+  classes = _context().classes
+  cjk = [i for i, flag in enumerate(classes.is_cjk) if flag][:300]
+  pieces = [i for i, flag in enumerate(classes.is_continuation) if flag][:100]
+  other = [i for i in range(1000, 21128) if not classes.is_cjk[i] and not classes.is_continuation[i]][:100]
+  return cjk, pieces, other
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), mode=st.sampled_from(masking.MASKING_MODES), max_seq_length=st.integers(5, 24))
+def test_the_extensions_alignment_gives_the_python_word_ids(data, mode, max_seq_length):
+  cjk, pieces, other = _token_pools()
+  token = st.one_of(st.sampled_from(cjk), st.sampled_from(cjk), st.sampled_from(pieces), st.sampled_from(other))
+  line = st.lists(token, min_size=1, max_size=40)
+  documents = data.draw(st.lists(st.lists(line, min_size=1, max_size=5), min_size=1, max_size=4))
+  tokenized = [(index, lines) for index, lines in enumerate(documents, start=3)]
+  context = _context(masking_mode=mode, max_seq_length=max_seq_length)
+  segmenter = _OddSegmenter()
+  limit = instances_lib.max_sentence_tokens(max_seq_length, True)
+  expected_stats, stats = collections.Counter(), collections.Counter()
+  expected = []
+  for _, lines in tokenized:
+    sentences, next_word = [], 0
+    for ids in lines:
+      if mode == masking.MASK_TOKENS:
+        word_ids, next_word = list(range(next_word, next_word + len(ids))), next_word + len(ids)
+      else:
+        word_ids, next_word = alignment.assign_word_ids(
+            ids, context.classes, segmenter if mode == masking.MASK_CHINESE_WORDS else None, next_word,
+            expected_stats)
+      if len(ids) > limit:
+        expected_stats["long_lines_split"] += 1
+      sentences.extend(instances_lib.split_long_sentence(ids, word_ids, limit))
+    expected_stats["words"] += next_word
+    expected.append(sentences)
+  flat = fast_records.aligned_chunk(tokenized, mode, segmenter, fast_records.token_tables(context.classes), limit,
+                                    stats)
+  assert flat == fast_records.flatten(expected, [3 + i for i in range(len(documents))])
+  assert stats == expected_stats

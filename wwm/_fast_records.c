@@ -609,14 +609,18 @@ static int packed_instances(Work *work, const Chunk *chunk, const Settings *sett
 
 /* ------------------------------------------------------------------ Python entry points */
 
-static int int32_buffer(PyObject *object, Py_buffer *view, const char *what) {
-  if (PyObject_GetBuffer(object, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return -1;
+static int int32_buffer_flags(PyObject *object, Py_buffer *view, const char *what, int flags) {
+  if (PyObject_GetBuffer(object, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | flags) < 0) return -1;
   if (view->itemsize != 4 || view->format == NULL || (strcmp(view->format, "i") != 0 && strcmp(view->format, "=i") != 0)) {
     PyErr_Format(PyExc_TypeError, "%s must be a buffer of int32 ('i')", what);
     PyBuffer_Release(view);
     return -1;
   }
   return 0;
+}
+
+static int int32_buffer(PyObject *object, Py_buffer *view, const char *what) {
+  return int32_buffer_flags(object, view, what, 0);
 }
 
 static void work_free(Work *work) {
@@ -784,7 +788,207 @@ static PyObject *twister_state(PyObject *self, PyObject *args) {
   return state;
 }
 
+/* ------------------------------------------------------------------ alignment (wwm/alignment.py) */
+
+/* Gets the int32 buffers of `objects` (the last one writable if `writable_last`); returns how many it got (all
+ * of them on success, with an exception set otherwise). */
+static int get_buffers(PyObject **objects, const char **what, int count, int writable_last, Py_buffer *views) {
+  int got = 0;
+  for (; got < count; got++) {
+    int flags = writable_last && got == count - 1 ? PyBUF_WRITABLE : 0;
+    if (int32_buffer_flags(objects[got], &views[got], what[got], flags) < 0) break;
+  }
+  return got;
+}
+
+static void release_buffers(Py_buffer *views, int count) {
+  for (int i = 0; i < count; i++) PyBuffer_Release(&views[i]);
+}
+
+/* Checks that line_starts (num_lines + 1 offsets) cover ids in order and that every id indexes the tables. */
+static int check_lines(const int32_t *ids, Py_ssize_t num_ids, const int32_t *line_starts, Py_ssize_t num_lines,
+                       Py_ssize_t table_size) {
+  if (num_lines < 0 || line_starts[0] != 0 || line_starts[num_lines] != num_ids) goto bad;
+  for (Py_ssize_t line = 0; line < num_lines; line++) {
+    if (line_starts[line + 1] < line_starts[line]) goto bad;
+  }
+  for (Py_ssize_t i = 0; i < num_ids; i++) {
+    if (ids[i] < 0 || ids[i] >= table_size) {
+      PyErr_Format(PyExc_ValueError, "token id %d is not in the vocabulary", ids[i]);
+      return -1;
+    }
+  }
+  return 0;
+bad:
+  PyErr_SetString(PyExc_ValueError, "inconsistent line offsets");
+  return -1;
+}
+
+/* End of the run of CJK tokens (codepoint != 0) that starts at `position`, within the line ending at `end`. */
+static Py_ssize_t run_end(const int32_t *ids, const int32_t *codepoints, Py_ssize_t position, Py_ssize_t end) {
+  while (position < end && codepoints[ids[position]]) position++;
+  return position;
+}
+
+PyDoc_STRVAR(cjk_runs_doc,
+"cjk_runs(ids, line_starts, codepoints) -> list of str\n"
+"\n"
+"The text of every maximal run of at least two CJK-character tokens within a line, in order: what\n"
+"wwm/alignment.py gives the segmenter.\n"
+"\n"
+"Args:\n"
+"  ids: int32 buffer, the token ids of all lines, concatenated.\n"
+"  line_starts: int32 buffer, the offset of each line in ids, then len(ids).\n"
+"  codepoints: int32 buffer over the vocabulary: the character of a one-CJK-character token, else 0.");
+
+static PyObject *cjk_runs(PyObject *self, PyObject *args) {
+  (void)self;
+  PyObject *objects[3];
+  const char *what[3] = {"ids", "line_starts", "codepoints"};
+  if (!PyArg_ParseTuple(args, "OOO", &objects[0], &objects[1], &objects[2])) return NULL;
+  Py_buffer views[3];
+  int got = get_buffers(objects, what, 3, 0, views);
+  PyObject *texts = NULL;
+  Py_UCS4 *characters = NULL;
+  if (got < 3) goto done;
+  const int32_t *ids = views[0].buf, *line_starts = views[1].buf, *codepoints = views[2].buf;
+  Py_ssize_t num_ids = views[0].len / 4, num_lines = views[1].len / 4 - 1;
+  if (check_lines(ids, num_ids, line_starts, num_lines, views[2].len / 4) < 0) goto done;
+  characters = (Py_UCS4 *)PyMem_Malloc((size_t)(num_ids > 0 ? num_ids : 1) * sizeof(Py_UCS4));
+  texts = PyList_New(0);
+  if (characters == NULL || texts == NULL) {
+    if (characters == NULL) PyErr_NoMemory();
+    Py_CLEAR(texts);
+    goto done;
+  }
+  for (Py_ssize_t line = 0; line < num_lines; line++) {
+    Py_ssize_t position = line_starts[line], end = line_starts[line + 1];
+    while (position < end) {
+      if (!codepoints[ids[position]]) {
+        position++;
+        continue;
+      }
+      Py_ssize_t stop = run_end(ids, codepoints, position, end);
+      if (stop - position >= 2) {
+        for (Py_ssize_t i = position; i < stop; i++) characters[i - position] = (Py_UCS4)codepoints[ids[i]];
+        PyObject *text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, characters, stop - position);
+        if (text == NULL || PyList_Append(texts, text) < 0) {
+          Py_XDECREF(text);
+          Py_CLEAR(texts);
+          goto done;
+        }
+        Py_DECREF(text);
+      }
+      position = stop;
+    }
+  }
+done:
+  PyMem_Free(characters);
+  release_buffers(views, got);
+  return texts;
+}
+
+PyDoc_STRVAR(assign_word_ids_doc,
+"assign_word_ids(ids, line_starts, document_lines, codepoints, continuation, run_lengths, mode, out) -> int\n"
+"\n"
+"wwm/alignment.assign_word_ids over every line of a chunk, numbering the words of each document from 0.\n"
+"\n"
+"Args:\n"
+"  ids, line_starts, codepoints: as for cjk_runs.\n"
+"  document_lines: int32 buffer, the first line of each document, then the number of lines.\n"
+"  continuation: int32 buffer over the vocabulary: 1 for a `##` token, else 0.\n"
+"  run_lengths: int32 buffer, the word lengths of the runs of cjk_runs, in order (mode 2 only).\n"
+"  mode: 0 every token its own word (--masking_mode token); 1 `##` pieces join, every CJK token its own\n"
+"    word (no segmenter); 2 as 1, with the CJK runs cut by run_lengths.\n"
+"  out: writable int32 buffer of len(ids): the word ids.\n"
+"\n"
+"Returns:\n"
+"  The number of words (summed over the documents).");
+
+static PyObject *assign_word_ids(PyObject *self, PyObject *args) {
+  (void)self;
+  PyObject *objects[6];
+  const char *what[6] = {"ids", "line_starts", "document_lines", "codepoints", "continuation", "run_lengths"};
+  PyObject *out_object;
+  int mode;
+  if (!PyArg_ParseTuple(args, "OOOOOOiO", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                        &objects[5], &mode, &out_object)) {
+    return NULL;
+  }
+  PyObject *all[7] = {objects[0], objects[1], objects[2], objects[3], objects[4], objects[5], out_object};
+  const char *all_what[7] = {what[0], what[1], what[2], what[3], what[4], what[5], "out"};
+  Py_buffer views[7];
+  int got = get_buffers(all, all_what, 7, 1, views);
+  PyObject *result = NULL;
+  if (got < 7) goto done;
+  const int32_t *ids = views[0].buf, *line_starts = views[1].buf, *document_lines = views[2].buf;
+  const int32_t *codepoints = views[3].buf, *continuation = views[4].buf, *run_lengths = views[5].buf;
+  int32_t *out = views[6].buf;
+  Py_ssize_t num_ids = views[0].len / 4, num_lines = views[1].len / 4 - 1, num_documents = views[2].len / 4 - 1;
+  Py_ssize_t num_run_lengths = views[5].len / 4, next_length = 0;
+  if (views[4].len != views[3].len || views[6].len != views[0].len || mode < 0 || mode > 2) {
+    PyErr_SetString(PyExc_ValueError, "inconsistent arguments");
+    goto done;
+  }
+  if (check_lines(ids, num_ids, line_starts, num_lines, views[3].len / 4) < 0) goto done;
+  if (num_documents < 0 || document_lines[0] != 0 || document_lines[num_documents] != num_lines) {
+    PyErr_SetString(PyExc_ValueError, "inconsistent document offsets");
+    goto done;
+  }
+  long long words = 0;
+  for (Py_ssize_t document = 0; document < num_documents; document++) {
+    if (document_lines[document + 1] < document_lines[document]) {
+      PyErr_SetString(PyExc_ValueError, "inconsistent document offsets");
+      goto done;
+    }
+    int32_t next_id = 0;
+    for (Py_ssize_t line = document_lines[document]; line < document_lines[document + 1]; line++) {
+      Py_ssize_t start = line_starts[line], end = line_starts[line + 1], position = start;
+      while (position < end) {
+        int32_t token = ids[position];
+        if (mode == 0) {
+          out[position++] = next_id++;
+        } else if (codepoints[token]) {
+          Py_ssize_t stop = run_end(ids, codepoints, position, end);
+          if (mode == 2 && stop - position >= 2) {
+            Py_ssize_t covered = 0;
+            while (covered < stop - position) {
+              if (next_length >= num_run_lengths || run_lengths[next_length] <= 0 ||
+                  run_lengths[next_length] > stop - position - covered) {
+                PyErr_SetString(PyExc_ValueError, "run_lengths do not cover the runs");
+                goto done;
+              }
+              for (int32_t k = 0; k < run_lengths[next_length]; k++) out[position + covered + k] = next_id;
+              covered += run_lengths[next_length++];
+              next_id++;
+            }
+          } else {
+            for (Py_ssize_t i = position; i < stop; i++) out[i] = next_id++;
+          }
+          position = stop;
+        } else if (continuation[token] && position > start) {
+          out[position] = out[position - 1];
+          position++;
+        } else {
+          out[position++] = next_id++;
+        }
+      }
+    }
+    words += next_id;
+  }
+  if (mode == 2 && next_length != num_run_lengths) {
+    PyErr_SetString(PyExc_ValueError, "run_lengths do not cover the runs");
+    goto done;
+  }
+  result = PyLong_FromLongLong(words);
+done:
+  release_buffers(views, got);
+  return result;
+}
+
 static PyMethodDef methods[] = {
+    {"cjk_runs", cjk_runs, METH_VARARGS, cjk_runs_doc},
+    {"assign_word_ids", assign_word_ids, METH_VARARGS, assign_word_ids_doc},
     {"build", build, METH_VARARGS, build_doc},
     {"twister_state", twister_state, METH_VARARGS, twister_state_doc},
     {NULL, NULL, 0, NULL},

@@ -77,7 +77,21 @@ def _segment_run(run_ids, classes, segmenter, stats):
   """Word lengths for a run of CJK tokens; one word per character if the segmenter fails."""
   if segmenter is None or len(run_ids) == 1:
     return [1] * len(run_ids)
-  text = "".join([classes.inv_vocab[token_id] for token_id in run_ids])
+  return run_word_lengths("".join([classes.inv_vocab[token_id] for token_id in run_ids]), segmenter, stats)
+
+
+def run_word_lengths(text, segmenter, stats):
+  """The segmenter's word lengths for the text of a CJK run, or one word per character if it fails.
+
+  Args:
+    text: the run's characters (at least two).
+    segmenter: wwm.segmenters.Segmenter.
+    stats: optional dict; "segmenter_fallbacks" counts the runs where the segmenter raised or returned lengths
+      that do not cover the run exactly.
+
+  Returns:
+    list of int, summing to len(text).
+  """
   try:
     lengths = segmenter.word_lengths(text)
   except Exception:  # pylint: disable=broad-except
@@ -86,5 +100,5 @@ def _segment_run(run_ids, classes, segmenter, stats):
   if lengths is None or sum(lengths) != len(text) or any(n <= 0 for n in lengths):
     if stats is not None:
       stats["segmenter_fallbacks"] = stats.get("segmenter_fallbacks", 0) + 1
-    return [1] * len(run_ids)
+    return [1] * len(text)
   return lengths

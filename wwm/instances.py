@@ -49,9 +49,15 @@ def split_long_sentence(ids, word_ids, limit):
   Returns:
     list of (ids, word_ids) pieces; the sentence itself when it fits.
   """
-  pieces = []
+  cuts = [0] + sentence_cuts(word_ids, limit)
+  return [(ids[start:end], word_ids[start:end]) for start, end in zip(cuts, cuts[1:])]
+
+
+def sentence_cuts(word_ids, limit):
+  """Where split_long_sentence cuts a sentence: the end offset of each piece (the last is len(word_ids))."""
+  cuts = []
   start = 0
-  length = len(ids)
+  length = len(word_ids)
   while length - start > limit:
     cut = start + limit
     word_start = cut
@@ -59,10 +65,10 @@ def split_long_sentence(ids, word_ids, limit):
       word_start -= 1
     if word_start > start:
       cut = word_start  # A word longer than a whole piece is the only thing ever cut.
-    pieces.append((ids[start:cut], word_ids[start:cut]))
+    cuts.append(cut)
     start = cut
-  pieces.append((ids[start:], word_ids[start:]))
-  return pieces
+  cuts.append(length)
+  return cuts
 
 
 def create_instances_from_document(documents, document_index, config, rng):

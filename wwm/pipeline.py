@@ -366,8 +366,10 @@ class WorkerContext(object):
     # Positions fit one varint byte up to a length of 128, the usual one (then their feature needs no lookup).
     self.byte_positions = options.max_seq_length <= 128
     # None: the Python code builds the records (--nofast_records, or the extension is not built).
-    self.fast_records_settings = (fast_records.settings(self.config)
-                                  if options.fast_records and fast_records.available() else None)
+    self.fast_records_settings = self.fast_token_tables = None
+    if options.fast_records and fast_records.available():
+      self.fast_records_settings = fast_records.settings(self.config)
+      self.fast_token_tables = fast_records.token_tables(self.classes)
     self._mask_features = {}
     self._weight_features = {}
     self._segment_features = {}
@@ -439,56 +441,69 @@ def _watch_parent(parent_pid):
   os._exit(1)  # pylint: disable=protected-access
 
 
-def prepare_documents(chunk, context, stats):
-  """Tokenizes and segments the chunk's documents once: list of (document index, sentences)."""
-  options = context.options
+def tokenized_documents(chunk, context, stats):
+  """The chunk's documents as token ids: list of (document index, list of the ids of each non-empty line).
+
+  Literal [CLS]/[SEP]/[MASK]/[PAD] are removed (tokenization.py keeps them whole; inside a sequence they would
+  fake structure), lines left without a token are dropped, documents left without a line are skipped; all
+  counted in `stats`.
+  """
   lines = [line for document in chunk.documents for line in document]
   tokenized = iter(context.tokenizer.ids_of_lines(lines))
-  limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
-  mode = options.masking_mode
   special_ids = context.structural_ids
-  segmenter = context.segmenter if mode == masking.MASK_CHINESE_WORDS else None
-  prepared = []
+  result = []
   for offset, document in enumerate(chunk.documents):
-    sentences = []
-    next_word = 0
+    kept = []
     for _ in document:
       ids = next(tokenized)
       if not special_ids.isdisjoint(ids):
-        # tokenization.py keeps a literal "[SEP]" etc. whole; inside a sequence it would fake structure.
-        kept = [token_id for token_id in ids if token_id not in special_ids]
-        stats["special_tokens_removed"] += len(ids) - len(kept)
-        ids = kept
-      if not ids:
-        continue
+        ordinary = [token_id for token_id in ids if token_id not in special_ids]
+        stats["special_tokens_removed"] += len(ids) - len(ordinary)
+        ids = ordinary
+      if ids:
+        kept.append(ids)
+        stats["tokens"] += len(ids)
+    stats["sentences"] += len(kept)
+    if kept:
+      result.append((chunk.first_document_index + offset, kept))
+    else:
+      stats["empty_documents_skipped"] += 1
+  return result
+
+
+def prepare_documents(chunk, context, stats):
+  """Tokenizes and segments the chunk's documents once: list of (document index, sentences)."""
+  limit = instances_lib.max_sentence_tokens(context.options.max_seq_length, context.options.nsp)
+  mode = context.options.masking_mode
+  segmenter = context.segmenter if mode == masking.MASK_CHINESE_WORDS else None
+  prepared = []
+  for document_index, lines in tokenized_documents(chunk, context, stats):
+    sentences = []
+    next_word = 0
+    for ids in lines:
       if mode == masking.MASK_TOKENS:
         word_ids = list(range(next_word, next_word + len(ids)))
         next_word += len(ids)
       else:
         word_ids, next_word = alignment.assign_word_ids(ids, context.classes, segmenter, next_word, stats)
-      stats["sentences"] += 1
-      stats["tokens"] += len(ids)
       if len(ids) > limit:
         stats["long_lines_split"] += 1
         sentences.extend(instances_lib.split_long_sentence(ids, word_ids, limit))
       else:
         sentences.append((ids, word_ids))
     stats["words"] += next_word
-    if sentences:
-      prepared.append((chunk.first_document_index + offset, sentences))
-    else:
-      stats["empty_documents_skipped"] += 1
+    prepared.append((document_index, sentences))
   return prepared
 
 
-def instance_seeds(options, prepared, first_document_index):
+def instance_seeds(options, document_indices, first_document_index):
   """The seed of every random.Random a chunk's instances are drawn from, in the order they are used.
 
   With NSP one per (dupe round, document), dupe-major; packing draws a whole dupe round from one.
   """
   if options.nsp:
     return ["%d:%d:%d" % (options.random_seed, document_index, dupe)
-            for dupe in range(options.dupe_factor) for document_index, _ in prepared]
+            for dupe in range(options.dupe_factor) for document_index in document_indices]
   return ["%d:packed:%d:%d" % (options.random_seed, first_document_index, dupe)
           for dupe in range(options.dupe_factor)]
 
@@ -506,7 +521,8 @@ def build_instances(chunk, context, stats):
     return []
   documents = [sentences for _, sentences in prepared]
   result = []
-  for index, seed in enumerate(instance_seeds(options, prepared, chunk.first_document_index)):
+  seeds = instance_seeds(options, [document_index for document_index, _ in prepared], chunk.first_document_index)
+  for index, seed in enumerate(seeds):
     rng = random.Random(seed)
     if options.nsp:
       result.extend(instances_lib.create_instances_from_document(documents, index % len(documents),
@@ -531,14 +547,17 @@ def build_records(chunk, context, stats):
     stats["masked_words"] += sum(instance.num_masked_words for instance in built)
     stats["next_sentence_random"] += sum(instance.next_sentence_label for instance in built)
   else:
-    prepared = prepare_documents(chunk, context, stats)
+    options = context.options
+    documents = tokenized_documents(chunk, context, stats)
     records = []
-    if prepared:
-      seeds = instance_seeds(context.options, prepared, chunk.first_document_index)
-      records, counts = fast_records.build_records([sentences for _, sentences in prepared], seeds,
-                                                   context.fast_records_settings, context.options.nsp)
+    if documents:
+      limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
+      flat = fast_records.aligned_chunk(documents, options.masking_mode, context.segmenter,
+                                        context.fast_token_tables, limit, stats)
+      seeds = instance_seeds(options, flat.document_indices, chunk.first_document_index)
+      records, counts = fast_records.build_records(flat, seeds, context.fast_records_settings, options.nsp)
       stats.update(counts)
-      _shuffle(records, context.options, chunk)
+      _shuffle(records, options, chunk)
   stats["instances"] += len(records)
   return records
 
