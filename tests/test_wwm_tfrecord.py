@@ -78,6 +78,9 @@ def test_varints_and_framing():
   crc = 0x364B3FB7
   masked = (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
   assert framed[15:] == masked.to_bytes(4, "little")
+  records = [tfrecord.frame_record(data) for data in (b"abc", b"", b"x" * 300)]
+  assert list(tfrecord.split_framed(b"".join(records))) == records
+  assert list(tfrecord.split_framed(b"")) == []
 
 
 def test_abort_leaves_no_file(tmp_path):

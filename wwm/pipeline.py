@@ -98,7 +98,10 @@ class Terminated(BaseException):
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
 # records: framed TFRecords (tfrecord.frame_record), ready to be appended to a file.
-ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "stats", "num_bytes"])
+# records: the chunk's framed TFRecords concatenated (one bytes object: a worker sends, and the writer writes, a
+# chunk at once instead of one object per record); tfrecord.split_framed gives them one by one.
+ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "num_records", "stats",
+                                                     "num_bytes"])
 
 
 def expand_input_patterns(patterns):
@@ -606,7 +609,7 @@ def process_chunk(chunk, context=None):
   records = build_records(chunk, context, stats)
   stats["tokenizer_rust_lines"] += context.tokenizer.lines_fast - fast_before
   stats["tokenizer_python_lines"] += context.tokenizer.lines_fallback - python_before
-  return ChunkResult(chunk.file_index, records, dict(stats), chunk.num_bytes)
+  return ChunkResult(chunk.file_index, b"".join(records), len(records), dict(stats), chunk.num_bytes)
 
 
 def process_spec(spec, context=None):
@@ -825,7 +828,7 @@ def _open_outputs(options):
   try:
     for flag, path in output_targets(options):
       try:
-        writer = tfrecord.AtomicRecordWriter(path) if flag == "--output_file" else tfrecord.AtomicFile(path)
+        writer = tfrecord.AtomicFile(path)  # the records come framed (ChunkResult.records)
       except OSError as e:
         raise UsageError("%s %s: cannot be written (%s)" % (flag, path, _os_error_text(e, path))) from None
       opened.append((flag, writer))
@@ -883,15 +886,17 @@ def _run(options, guard):
     written = 0
     for result in results:
       guard.check()
-      for record in result.records:
+      # One output takes the chunk's records as they come; several take them in turn, record by record.
+      pieces = [result.records] if len(writers) == 1 else tfrecord.split_framed(result.records)
+      for piece in pieces:
         writer = writers[written % len(writers)]
         try:
-          writer.write_framed(record)
+          writer.write(piece)
         except OSError as e:
           raise _cannot_write("--output_file", writer.path, e) from None
-        written += 1
+        written += result.num_records if len(writers) == 1 else 1
       stats.update(result.stats)
-      instances_per_file[result.file_index] += len(result.records)
+      instances_per_file[result.file_index] += result.num_records
       progress.update(result.num_bytes, written)
     guard.check()
     _check_every_file_yields(options, instances_per_file)
@@ -1025,7 +1030,7 @@ def _build_shard(task, results, writer, guard, progress):
     for _ in task.chunks:
       guard.check()
       result = next(results)
-      written += len(result.records)
+      written += result.num_records
       progress.update(result.num_bytes, written)
       yield result
 

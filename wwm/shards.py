@@ -149,10 +149,11 @@ class HashingWriter(object):
     self.num_records = 0
     self.num_bytes = 0
 
-  def write(self, framed):
+  def write(self, framed, num_records=1):
+    """Appends `framed`: one framed record, or `num_records` of them concatenated."""
     self._writer.write(framed)
     self.digest.update(framed)
-    self.num_records += 1
+    self.num_records += num_records
     self.num_bytes += len(framed)
 
 
@@ -182,10 +183,9 @@ def write_shard(task, results, writer, commit):
   stats = collections.Counter()
   instances_per_file = collections.Counter()
   for result in results:
-    for record in result.records:
-      writer.write(record)
+    writer.write(result.records, result.num_records)
     stats.update(result.stats)
-    instances_per_file[str(result.file_index)] += len(result.records)
+    instances_per_file[str(result.file_index)] += result.num_records
   commit()
   manifest = {"format": MANIFEST_FORMAT, "key": task.key, "records": writer.num_records,
               "bytes": writer.num_bytes, "sha256": writer.digest.hexdigest(), "stats": dict(stats),

@@ -123,6 +123,16 @@ def frame_record(data):
   return b"".join((header, struct.pack("<I", _masked_crc(header)), data, struct.pack("<I", _masked_crc(data))))
 
 
+def split_framed(data):
+  """The framed records of `data`, a concatenation of frame_record outputs, one by one (bytes each)."""
+  position = 0
+  while position < len(data):
+    (length,) = struct.unpack_from("<Q", data, position)
+    end = position + 8 + 4 + length + 4
+    yield data[position:end]
+    position = end
+
+
 def make_parent_directory(path):
   """Creates the directory that will hold `path` (with its parents) if it is missing.
 
@@ -208,9 +218,4 @@ class AtomicRecordWriter(AtomicFile):
   def write(self, record):
     """Appends one record (serialized Example bytes)."""
     self._file.write(frame_record(record))
-    self.num_records += 1
-
-  def write_framed(self, framed):
-    """Appends one record already framed by frame_record."""
-    self._file.write(framed)
     self.num_records += 1
