@@ -69,12 +69,26 @@ RJIEBA_DISAGREES = ["古人常在宅旁栽种桑树和梓树", "的美美美总�
                     "差差差差差差评", "中国\u3400字"]
 
 
-@needs_rjieba
+def test_the_c_segmenter_is_built():
+  # `pip install -e .` (make setup) compiles it; the build is optional, so a failed build would otherwise only
+  # show as slower runs.
+  assert segmenters.native_segmenter_available()
+  assert segmenters.create_segmenter("jieba").implementation == "jieba-c+hmm"
+  assert segmenters.create_segmenter("jieba", hmm=False).implementation == "jieba-c"
+
+
+# The fast segmenter in its two forms: jieba's algorithm in C (the default), and, where the extension is not
+# built, rjieba's route with the Python HMM decoder.
+FAST_KINDS = [pytest.param(True, id="c"), pytest.param(False, id="rjieba", marks=pytest.mark.skipif(
+    not segmenters.rjieba_available(), reason="rjieba is a default dependency; this environment lacks it"))]
+
+
+@pytest.mark.parametrize("native", FAST_KINDS)
 @pytest.mark.parametrize("hmm", [True, False])
-def test_fast_path_gives_jiebas_words(hmm):
-  fast = segmenters.create_segmenter("jieba", hmm=hmm)
+def test_fast_path_gives_jiebas_words(hmm, native):
+  fast = segmenters.FastJiebaSegmenter(hmm=hmm, native=native)
   reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
-  assert isinstance(fast, segmenters.FastJiebaSegmenter) and type(reference) is segmenters.JiebaSegmenter
+  assert type(reference) is segmenters.JiebaSegmenter
   texts = RJIEBA_DISAGREES + ["中华人民共和国成立了", "研究生命的起源", "他们在和平饭店和平时一样",
                               "他来到了网易杭研大厦", "我爱北京天安门天安门上太阳升"]
   for text in texts:
@@ -87,8 +101,8 @@ def test_fast_path_rules():
   assert not segmenters.takes_fast_path("的美美美总算")   # a repeated character
   assert not segmenters.takes_fast_path("一天一天")       # a repeated pair
   assert not segmenters.takes_fast_path("中国\u3400字")  # CJK Extension A: not Chinese to jieba's patterns
-  assert segmenters.create_segmenter("jieba").implementation == "rjieba+jieba-hmm"
-  assert segmenters.create_segmenter("jieba", hmm=False).implementation == "rjieba"
+  assert segmenters.FastJiebaSegmenter(native=False).implementation == "rjieba+jieba-hmm"
+  assert segmenters.FastJiebaSegmenter(hmm=False, native=False).implementation == "rjieba"
   assert segmenters.create_segmenter("jieba", fast=False).implementation == "jieba"
 
 
@@ -124,9 +138,9 @@ def test_hmm_decoder_on_every_han_run_of_a_real_corpus():
   assert [run for run in runs if decode(run) != _jieba_hmm_lengths(run)] == []
 
 
-@needs_rjieba
-def test_force_split_words_send_stretches_through_jieba():
-  fast = segmenters.create_segmenter("jieba")
+@pytest.mark.parametrize("native", FAST_KINDS)
+def test_force_split_words_send_stretches_through_jieba(native):
+  fast = segmenters.FastJiebaSegmenter(native=native)
   reference = segmenters.create_segmenter("jieba", fast=False)
   text = "他来到了网易杭研大厦"
   finalseg.add_force_split("杭研")
@@ -137,16 +151,46 @@ def test_force_split_words_send_stretches_through_jieba():
     finalseg.Force_Split_Words.discard("杭研")
 
 
-@needs_rjieba
+@pytest.mark.parametrize("native", FAST_KINDS)
 @pytest.mark.parametrize("hmm", [True, False])
-def test_runs_with_repeats_take_jiebas_own_route(hmm):
-  fast = segmenters.create_segmenter("jieba", hmm=hmm)
+def test_runs_with_repeats_take_jiebas_own_route(hmm, native):
+  fast = segmenters.FastJiebaSegmenter(hmm=hmm, native=native)
   reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
   texts = ["谢谢你们的帮助", "天天向上好好学习", "的美美美总算回家", "一天一天过去了", "哈哈哈哈哈哈", "阿江江江江不白",
            "常常在宅旁看看书", "韩梅梅和李雷雷"]
   for text in texts:
     assert not segmenters.takes_fast_path(text)
     assert fast.word_lengths(text) == reference.word_lengths(text), text
+
+
+@pytest.fixture(scope="module")
+def c_and_jieba():
+  return {hmm: (segmenters.FastJiebaSegmenter(hmm=hmm), segmenters.create_segmenter("jieba", hmm=hmm, fast=False))
+          for hmm in (True, False)}
+
+
+# Repeated characters and pairs make exact ties between routes; \u9fd5 is the last character of jieba's range.
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_HMM_ALPHABET[:40] + "一一天天美美哈哈江江\u9fd5", min_size=1, max_size=40), st.booleans())
+def test_the_c_segmenter_gives_jiebas_words_on_random_text(c_and_jieba, text, hmm):
+  fast, reference = c_and_jieba[hmm]
+  assert fast.word_lengths(text) == reference.word_lengths(text)
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_the_c_segmenter_on_every_han_run_of_a_real_corpus(c_and_jieba, hmm):
+  fast, reference = c_and_jieba[hmm]
+  text = shared_path("pretrain_zh", "CLUECorpusSmall_5000_lines_bert.txt").read_text(encoding="utf-8")
+  runs = sorted(set(re.findall("[\u4e00-\u9fd5]+", text)))
+  assert len(runs) > 10000
+  assert [run for run in runs if fast.word_lengths(run) != reference.word_lengths(run)] == []
+
+
+def test_the_c_segmenter_leaves_other_characters_to_jieba(c_and_jieba):
+  fast, reference = c_and_jieba[True]
+  native = fast._native  # pylint: disable=protected-access
+  assert native.word_lengths("中国\u3400字") is None and native.word_lengths("") == []
+  assert fast.word_lengths("中国\u3400字") == reference.word_lengths("中国\u3400字")
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,11 @@ import tempfile
 from bert import file_io
 from bert.errors import UsageError
 
+try:
+  from wwm import _fast_segmenter
+except ImportError:  # not built (no C compiler at install time): rjieba's route or jieba itself
+  _fast_segmenter = None
+
 
 class Segmenter(object):
   """Interface: split a run of CJK characters into words."""
@@ -174,14 +179,26 @@ HMM_CACHE_SIZE = 1 << 18
 
 
 class FastJiebaSegmenter(JiebaSegmenter):
-  """jieba's words, with the dictionary route computed by rjieba where that is shown to be equal (see above)."""
+  """jieba's words, from jieba's algorithm in C, or with the route from rjieba where shown equal (see above)."""
 
-  def __init__(self, hmm=True):
-    """Loads jieba's dictionary (for the HMM stretches and the runs left to jieba) and rjieba's copy of it."""
+  def __init__(self, hmm=True, native=True):
+    """Loads jieba's dictionary, then builds the C segmenter's copy of it (or rjieba's, without the extension).
+
+    Args:
+      hmm: jieba's HMM for unknown words.
+      native: use the C extension when it is built (False: rjieba's route and the Python HMM decoder).
+    """
     super(FastJiebaSegmenter, self).__init__(user_dict=None, hmm=hmm)
-    import rjieba  # pylint: disable=g-import-not-at-top
     from jieba import finalseg  # pylint: disable=g-import-not-at-top
-    self._route = rjieba.Jieba().cut
+    self._finalseg = finalseg
+    self._native = None
+    if native and native_segmenter_available():
+      self._native = _fast_segmenter.Segmenter(self._tokenizer.FREQ, self._tokenizer.total, finalseg.start_P,
+                                               finalseg.trans_P, finalseg.emit_P, finalseg.MIN_FLOAT, hmm)
+    self._route = None
+    if rjieba_available():
+      import rjieba  # pylint: disable=g-import-not-at-top
+      self._route = rjieba.Jieba().cut
     frequencies = self._tokenizer.FREQ
     hmm_lengths = jieba_hmm_word_lengths_function(finalseg)
 
@@ -195,10 +212,16 @@ class FastJiebaSegmenter(JiebaSegmenter):
       return hmm_lengths(stretch)
 
     self._stretch_lengths = stretch_lengths
-    self.implementation = "rjieba+jieba-hmm" if hmm else "rjieba"
+    base = "jieba-c" if self._native is not None else "rjieba"
+    self.implementation = base + ("+jieba-hmm" if base == "rjieba" and hmm else "+hmm" if hmm else "")
 
   def word_lengths(self, text):
-    if takes_fast_path(text):
+    # Force-split words (jieba.add_word(w, 0)) change finalseg's output, which the C code does not follow.
+    if self._native is not None and not self._finalseg.Force_Split_Words:
+      lengths = self._native.word_lengths(text)
+      if lengths is not None:
+        return lengths
+    if self._route is not None and takes_fast_path(text):
       route = [len(word) for word in self._route(text, hmm=False)]
     elif _JIEBA_HAN_RUN.match(text):
       route = self._jieba_route(text)
@@ -309,6 +332,11 @@ def takes_fast_path(text):
   return bool(_JIEBA_HAN_RUN.match(text)) and not _DIRECT_REPEAT.search(text)
 
 
+def native_segmenter_available():
+  """Whether the C extension wwm/_fast_segmenter.c is built."""
+  return _fast_segmenter is not None
+
+
 def rjieba_available():
   return importlib.util.find_spec("rjieba") is not None
 
@@ -328,7 +356,7 @@ def create_segmenter(name, user_dict=None, hmm=True, fast=True):
   if name not in SEGMENTERS:
     raise UsageError("--segmenter=%s is unknown; choose one of: %s" % (name, ", ".join(sorted(SEGMENTERS))))
   if name == "jieba":
-    if fast and not user_dict and rjieba_available():
+    if fast and not user_dict and (native_segmenter_available() or rjieba_available()):
       return FastJiebaSegmenter(hmm=hmm)
     return JiebaSegmenter(user_dict=user_dict, hmm=hmm)
   if user_dict:
