@@ -46,9 +46,9 @@ flags.DEFINE_bool("chinese_wwm", False, "Chinese whole-word masking: CJK runs ar
 flags.DEFINE_enum("segmenter", "jieba", ["jieba", "char"], "Word segmenter for --chinese_wwm.")
 flags.DEFINE_bool("jieba_hmm", True, "Let jieba's HMM join characters the dictionary lacks (names, new words) "
                   "into words; --nojieba_hmm is about 15% faster and uses dictionary words only.")
-flags.DEFINE_bool("fast_segmenter", True, "Take jieba's dictionary route from rjieba (jieba-rs) where it is "
-                  "shown to give jieba's words (see wwm/segmenters.py); --nofast_segmenter segments with jieba "
-                  "alone. Never used with --user_dict.")
+flags.DEFINE_bool("fast_segmenter", True, "Segment Chinese runs with jieba's algorithm in C (wwm/_fast_segmenter.c; "
+                  "without the extension, rjieba's route where shown equal): jieba's words, see "
+                  "wwm/segmenters.py; --nofast_segmenter segments with jieba alone. Never used with --user_dict.")
 flags.DEFINE_string("user_dict", None, "jieba user dictionary for --chinese_wwm (one 'word [freq] [tag]' a line).")
 flags.DEFINE_bool("mask_decision_per_token", False, "Make the 80% [MASK] / 10% random / 10% keep choice per "
                   "token instead of once per whole word.")

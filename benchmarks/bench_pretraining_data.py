@@ -210,11 +210,12 @@ class _RecordingSegmenter(object):
 
 
 def verify_segmenter():
-  """Compares the rjieba fast path with jieba on exactly the CJK runs the pipeline segments in ../shared/data.
+  """Compares the fast segmenter with jieba on exactly the CJK runs the pipeline segments in ../shared/data.
 
   Every text line is tokenized and aligned as create_pretraining_data.py does (wwm.alignment.assign_word_ids),
-  which records each run it would give the segmenter; the distinct runs are then segmented by
-  segmenters.FastJiebaSegmenter and by jieba alone, with the HMM on (the default) and off.
+  which records each run it would give the segmenter; the distinct runs are then segmented by jieba alone and
+  by segmenters.FastJiebaSegmenter in both forms (jieba's algorithm in C, the default; rjieba's route with the
+  Python HMM decoder, used without the extension), with the HMM on (the default) and off.
   """
   from wwm import alignment  # pylint: disable=g-import-not-at-top
   from wwm import fast_tokenizer  # pylint: disable=g-import-not-at-top
@@ -228,27 +229,32 @@ def verify_segmenter():
   runs = sorted(recorder.texts)
   result = {"distinct_runs": len(runs), "characters": sum(len(run) for run in runs)}
   for hmm in (True, False):
-    fast = segmenters.create_segmenter("jieba", hmm=hmm, fast=True)
     reference = segmenters.create_segmenter("jieba", hmm=hmm, fast=False)
-    if not isinstance(fast, segmenters.FastJiebaSegmenter):
-      raise SystemExit("rjieba is not installed: nothing to verify")
-    key = "hmm" if hmm else "no_hmm"
     start = time.time()
     expected = [reference.word_lengths(run) for run in runs]
     jieba_seconds = time.time() - start
-    start = time.time()
-    got = [fast.word_lengths(run) for run in runs]
-    fast_seconds = time.time() - start
-    differences = [run for run, a, b in zip(runs, expected, got) if a != b]
-    for run in differences[:20]:
-      print("DIFFERENCE (%s): %s" % (key, run[:200]))
-    result[key] = {"differences": len(differences), "jieba_seconds": round(jieba_seconds, 2),
-                   "fast_seconds": round(fast_seconds, 2),
-                   "speedup": round(jieba_seconds / max(fast_seconds, 1e-9), 2),
-                   "fast_path_runs": sum(1 for run in runs if segmenters.takes_fast_path(run))}
-    print("segmenter check (%s) over %d distinct runs (%d characters) of %s: %d differences; jieba %.1f s, "
-          "fast path %.1f s (%.1fx)" % (key, len(runs), result["characters"], SHARED, len(differences),
-                                        jieba_seconds, fast_seconds, result[key]["speedup"]))
+    # The default fast path (jieba's algorithm in C), then the one used without the extension (rjieba's route).
+    for native in (True, False):
+      if native and not segmenters.native_segmenter_available():
+        raise SystemExit("the C segmenter (wwm/_fast_segmenter.c) is not built: pip install -e .")
+      if not native and not segmenters.rjieba_available():
+        continue
+      fast = segmenters.FastJiebaSegmenter(hmm=hmm, native=native)
+      key = ("" if native else "rjieba_") + ("hmm" if hmm else "no_hmm")
+      start = time.time()
+      got = [fast.word_lengths(run) for run in runs]
+      fast_seconds = time.time() - start
+      differences = [run for run, a, b in zip(runs, expected, got) if a != b]
+      for run in differences[:20]:
+        print("DIFFERENCE (%s): %s" % (key, run[:200]))
+      handled = (sum(1 for run in runs if segmenters.JIEBA_HAN_RUN.match(run)) if native
+                 else sum(1 for run in runs if segmenters.takes_fast_path(run)))
+      result[key] = {"implementation": fast.implementation, "differences": len(differences),
+                     "jieba_seconds": round(jieba_seconds, 2), "fast_seconds": round(fast_seconds, 2),
+                     "speedup": round(jieba_seconds / max(fast_seconds, 1e-9), 2), "fast_path_runs": handled}
+      print("segmenter check (%s, %s) over %d distinct runs (%d characters) of %s: %d differences; jieba %.1f s, "
+            "fast path %.1f s (%.1fx)" % (key, fast.implementation, len(runs), result["characters"], SHARED,
+                                          len(differences), jieba_seconds, fast_seconds, result[key]["speedup"]))
   return result
 
 

@@ -7,16 +7,17 @@ The default is jieba's precise mode with its HMM for unknown words (`jieba.Token
 it finds names and new words the dictionary lacks, at about 80% of the no-HMM speed (measured here: about
 690 vs 830 KB/s of Chinese text), and it is what the HFL whole-word-masking models used (through LTP/jieba).
 
-Fast path. With `rjieba` (jieba-rs) installed and jieba's own dictionary (no --user_dict), a run takes its
-dictionary route from rjieba (jieba's DAG and maximum-probability route, in Rust) and sends the stretches of
-single characters that jieba hands to its HMM through jieba's own HMM model (`jieba.finalseg`'s tables, decoded
-by jieba_hmm_word_lengths_function below, which gives finalseg.cut's words 4x faster; cached per stretch).
-rjieba's own HMM is not used: it splits some stretches differently (常在宅旁 -> 常在/宅/旁 where jieba says
-常/在/宅/旁). Runs with a directly repeated character or pair (美美美: 美美/美 or 美/美美), where the two can break
-an exact tie between equal routes differently, take their route from jieba's own DAG and route search (then the
-same HMM stretches); runs with an ideograph outside U+4E00-U+9FD5, the range jieba's regular expressions treat
-as Chinese, go through jieba alone. With these rules the
-words are jieba 0.42.1's on every Chinese run of ../shared/data (`benchmarks/bench_pretraining_data.py
+Fast path (FastJiebaSegmenter, without --user_dict). A run of characters in U+4E00-U+9FD5 (jieba's re_han: one
+block for jieba.cut and for finalseg.cut) is segmented by wwm/_fast_segmenter.c, jieba's own algorithm in C on
+jieba's own data: the DAG of its prefix dictionary, its maximum-probability route (the same log, the same
+tie-breaking between equal routes), its buffers of single characters and its HMM (finalseg's tables, decoded as
+jieba_hmm_word_lengths_function below does). Other runs, and any run while force-split words are set
+(jieba.add_word(w, 0)), go through jieba itself. Where the extension is not built, a run takes its dictionary
+route from `rjieba` (jieba-rs) and its single-character stretches through jieba_hmm_word_lengths_function (4x
+finalseg.cut; cached per stretch); rjieba's own HMM is not used (常在宅旁 -> 常在/宅/旁 where jieba says
+常/在/宅/旁), and runs with a directly repeated character or pair (美美美), where the two can break an exact tie
+between equal routes differently, take their route from jieba's DAG and route search. Either way the words
+are jieba 0.42.1's on every Chinese run of ../shared/data (`benchmarks/bench_pretraining_data.py
 --verify_segmenter`: 0 differences in about a million distinct runs).
 """
 import array
@@ -172,7 +173,7 @@ def _write_dictionary_cache(path, frequencies, total):
 
 
 # Runs the fast path may take: only jieba's Chinese range, and no character or pair repeated back to back.
-_JIEBA_HAN_RUN = re.compile(r"[\u4e00-\u9fd5]+\Z")
+JIEBA_HAN_RUN = re.compile(r"[\u4e00-\u9fd5]+\Z")
 _DIRECT_REPEAT = re.compile(r"(..?)\1")
 # Distinct single-character stretches whose HMM words are kept (a few MB; common stretches recur constantly).
 HMM_CACHE_SIZE = 1 << 18
@@ -196,7 +197,7 @@ class FastJiebaSegmenter(JiebaSegmenter):
       self._native = _fast_segmenter.Segmenter(self._tokenizer.FREQ, self._tokenizer.total, finalseg.start_P,
                                                finalseg.trans_P, finalseg.emit_P, finalseg.MIN_FLOAT, hmm)
     self._route = None
-    if rjieba_available():
+    if self._native is None and rjieba_available():  # (rjieba's own dictionary load costs about 0.2 s)
       import rjieba  # pylint: disable=g-import-not-at-top
       self._route = rjieba.Jieba().cut
     frequencies = self._tokenizer.FREQ
@@ -223,7 +224,7 @@ class FastJiebaSegmenter(JiebaSegmenter):
         return lengths
     if self._route is not None and takes_fast_path(text):
       route = [len(word) for word in self._route(text, hmm=False)]
-    elif _JIEBA_HAN_RUN.match(text):
+    elif JIEBA_HAN_RUN.match(text):
       route = self._jieba_route(text)
     else:
       return super(FastJiebaSegmenter, self).word_lengths(text)
@@ -329,7 +330,7 @@ def jieba_hmm_word_lengths_function(finalseg):
 
 def takes_fast_path(text):
   """Whether FastJiebaSegmenter takes the dictionary route of `text` from rjieba (else from jieba)."""
-  return bool(_JIEBA_HAN_RUN.match(text)) and not _DIRECT_REPEAT.search(text)
+  return bool(JIEBA_HAN_RUN.match(text)) and not _DIRECT_REPEAT.search(text)
 
 
 def native_segmenter_available():
