@@ -95,47 +95,42 @@ static int get_transition(PyObject *trans, const char *from, const char *to, dou
   return status;
 }
 
-/* Fills the prefix dictionary from `frequencies` (jieba's Tokenizer.FREQ: str -> int). */
-static int load_dictionary(Segmenter *self, PyObject *frequencies) {
-  Py_ssize_t num_keys = PyDict_Size(frequencies), num_characters = 0, position = 0;
-  PyObject *key, *value;
-  while (PyDict_Next(frequencies, &position, &key, &value)) {
-    if (!PyUnicode_Check(key) || !PyLong_Check(value)) {
-      PyErr_SetString(PyExc_TypeError, "frequencies must map str to int");
-      return -1;
-    }
-    num_characters += PyUnicode_GET_LENGTH(key);
-  }
-  if (num_keys >= INT32_MAX / 2 || num_characters >= (Py_ssize_t)UINT32_MAX) {
+/* Fills the prefix dictionary from `keys` (str: the keys separated by "\n") and `counts` (int64, one per key). */
+static int load_dictionary(Segmenter *self, PyObject *keys, const long long *counts, Py_ssize_t num_counts) {
+  Py_ssize_t length = PyUnicode_GET_LENGTH(keys);
+  if (length >= (Py_ssize_t)UINT32_MAX || num_counts >= INT32_MAX / 2) {
     PyErr_SetString(PyExc_ValueError, "dictionary too large");
+    return -1;
+  }
+  self->characters = PyUnicode_AsUCS4Copy(keys);
+  if (self->characters == NULL) return -1;
+  Py_ssize_t num_keys = 1;
+  for (Py_ssize_t i = 0; i < length; i++) num_keys += self->characters[i] == '\n';
+  if (num_keys != num_counts) {
+    PyErr_Format(PyExc_ValueError, "%zd keys but %zd counts", num_keys, num_counts);
     return -1;
   }
   size_t num_slots = 1024;
   while (num_slots < (size_t)num_keys * 2) num_slots *= 2;
-  self->characters = PyMem_Malloc((size_t)(num_characters > 0 ? num_characters : 1) * sizeof(uint32_t));
-  self->entries = PyMem_Malloc((size_t)(num_keys > 0 ? num_keys : 1) * sizeof(Entry));
+  self->entries = PyMem_Malloc((size_t)num_keys * sizeof(Entry));
   self->slots = PyMem_Malloc(num_slots * sizeof(int32_t));
-  if (self->characters == NULL || self->entries == NULL || self->slots == NULL) {
+  if (self->entries == NULL || self->slots == NULL) {
     PyErr_NoMemory();
     return -1;
   }
   memset(self->slots, 0xff, num_slots * sizeof(int32_t));
   self->mask = num_slots - 1;
-  Py_ssize_t offset = 0, index = 0;
-  position = 0;
-  while (PyDict_Next(frequencies, &position, &key, &value)) {
-    Py_ssize_t length = PyUnicode_GET_LENGTH(key);
-    if (PyUnicode_AsUCS4(key, self->characters + offset, length, 0) == NULL) return -1;
-    long long count = PyLong_AsLongLong(value);
-    if (count == -1 && PyErr_Occurred()) return -1;
+  Py_ssize_t start = 0, index = 0;
+  for (Py_ssize_t i = 0; i <= length; i++) {
+    if (i < length && self->characters[i] != '\n') continue;
     Entry *entry = &self->entries[index];
-    entry->offset = (uint32_t)offset;
-    entry->length = (uint32_t)length;
-    entry->count = count;
-    size_t slot = (size_t)hash_characters(self->characters + offset, length) & self->mask;
+    entry->offset = (uint32_t)start;
+    entry->length = (uint32_t)(i - start);
+    entry->count = counts[index];
+    size_t slot = (size_t)hash_characters(self->characters + start, i - start) & self->mask;
     while (self->slots[slot] >= 0) slot = (slot + 1) & self->mask;
     self->slots[slot] = (int32_t)index;
-    offset += length;
+    start = i + 1;
     index++;
   }
   return 0;
@@ -176,12 +171,12 @@ static int load_emissions(Segmenter *self, PyObject *emit_p, double min_float) {
 }
 
 static int segmenter_init(Segmenter *self, PyObject *args, PyObject *kwargs) {
-  static char *keywords[] = {"frequencies", "total", "start_p", "trans_p", "emit_p", "min_float", "hmm", NULL};
-  PyObject *frequencies, *total, *start_p, *trans_p, *emit_p;
+  static char *keywords[] = {"keys", "counts", "total", "start_p", "trans_p", "emit_p", "min_float", "hmm", NULL};
+  PyObject *keys, *counts_object, *total, *start_p, *trans_p, *emit_p;
   double min_float;
   int hmm;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOOOdp", keywords, &PyDict_Type, &frequencies, &total,
-                                   &start_p, &trans_p, &emit_p, &min_float, &hmm)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U" "OOOOOdp", keywords, &keys, &counts_object, &total, &start_p,
+                                   &trans_p, &emit_p, &min_float, &hmm)) {
     return -1;
   }
   if (self->characters != NULL) {
@@ -207,7 +202,16 @@ static int segmenter_init(Segmenter *self, PyObject *args, PyObject *kwargs) {
     return -1;
   }
   if (load_emissions(self, emit_p, min_float) < 0) return -1;
-  return load_dictionary(self, frequencies);
+  Py_buffer counts;
+  if (PyObject_GetBuffer(counts_object, &counts, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return -1;
+  int status = -1;
+  if (counts.itemsize != 8 || counts.format == NULL || (strcmp(counts.format, "q") && strcmp(counts.format, "=q"))) {
+    PyErr_SetString(PyExc_TypeError, "counts must be a buffer of int64 ('q')");
+  } else {
+    status = load_dictionary(self, keys, (const long long *)counts.buf, counts.len / 8);
+  }
+  PyBuffer_Release(&counts);
+  return status;
 }
 
 /* segmenters.jieba_hmm_word_lengths_function's decoder on characters[0:length] (length >= 2); appends the
@@ -370,8 +374,8 @@ static PyTypeObject SegmenterType = {
     .tp_basicsize = sizeof(Segmenter),
     .tp_dealloc = (destructor)segmenter_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Segmenter(frequencies, total, start_p, trans_p, emit_p, min_float, hmm): jieba's precise mode.\n\n"
-              "frequencies and total: a jieba.Tokenizer's FREQ and total (initialized); start_p, trans_p, emit_p\n"
+    .tp_doc = "Segmenter(keys, counts, total, start_p, trans_p, emit_p, min_float, hmm): jieba's precise mode.\n\n"
+              "keys, counts and total: jieba's prefix dictionary (segmenters.dictionary_arrays); start_p, trans_p, emit_p\n"
               "and min_float: jieba.finalseg's tables; hmm: jieba's HMM for the single-character buffers.",
     .tp_methods = segmenter_methods,
     .tp_init = (initproc)segmenter_init,

@@ -64,12 +64,14 @@ class JiebaSegmenter(Segmenter):
 
   name = "jieba"
 
-  def __init__(self, user_dict=None, hmm=True):
-    """Loads jieba's dictionary (about 1 s; do it once per process, before forking workers).
+  def __init__(self, user_dict=None, hmm=True, load_dictionary=True):
+    """Loads jieba's dictionary (about 0.3 s; do it once per process, before forking workers).
 
     Args:
       user_dict: optional path of a jieba user dictionary ("word [freq] [tag]" per line).
       hmm: use jieba's HMM to find words missing from the dictionary.
+      load_dictionary: False leaves jieba's dictionary to be loaded on first use (initialize_jieba); for
+        FastJiebaSegmenter, whose C code keeps its own copy and rarely needs jieba's.
 
     Raises:
       UsageError: the user dictionary is missing or unreadable.
@@ -78,7 +80,8 @@ class JiebaSegmenter(Segmenter):
     jieba.setLogLevel(logging.WARNING)
     self._hmm = hmm
     self._tokenizer = jieba.Tokenizer()
-    initialize_jieba(self._tokenizer)
+    if load_dictionary or user_dict:
+      initialize_jieba(self._tokenizer)
     if user_dict:
       if not os.path.isfile(user_dict):
         raise UsageError("--user_dict %s: file not found" % user_dict)
@@ -113,27 +116,44 @@ def initialize_jieba(tokenizer):
 
   jieba keeps its prefix dictionary (every word and word prefix of dict.txt with its count, about 500,000 keys)
   in a marshal file whose loading, one key at a time, is the largest start-up cost of a run (about 0.9 s). The
-  same keys as one UTF-8 text plus an array of counts load with one split and one dict(zip(...)). The copy is
-  made from jieba's own dictionary the first time (then jieba loads it its own way) and written atomically;
-  a copy that cannot be read or does not match its header is ignored (and replaced).
+  same keys as one UTF-8 text plus an array of counts (dictionary_arrays) load with one split and one
+  dict(zip(...)).
 
   Args:
-    tokenizer: a jieba.Tokenizer of jieba's default dictionary, not yet initialized.
+    tokenizer: a jieba.Tokenizer of jieba's default dictionary.
   """
   if tokenizer.initialized:
     return
+  keys, counts, total = dictionary_arrays(tokenizer)
+  if not tokenizer.initialized:  # (dictionary_arrays lets jieba load it when there was no copy yet)
+    tokenizer.FREQ, tokenizer.total = dict(zip(keys.split("\n"), counts.tolist())), total
+    tokenizer.initialized = True
+
+
+def dictionary_arrays(tokenizer):
+  """jieba's prefix dictionary as (keys, counts, total): the keys in one str separated by "\n", an int64 array
+  of their counts in the same order, and jieba's total count.
+
+  Read from a copy beside jieba's cache (dictionary_cache_path). The copy is made from jieba's own loading the
+  first time and written atomically; a copy that cannot be read or does not match its header is ignored (and
+  replaced); where it cannot be written, jieba loads its dictionary its own way on every run.
+
+  Args:
+    tokenizer: a jieba.Tokenizer of jieba's default dictionary (jieba initializes it if there is no copy).
+  """
   try:
     path = dictionary_cache_path(tokenizer)
   except OSError:
+    path = None
+  arrays = _read_dictionary_cache(path) if path else None
+  if arrays is None:
     tokenizer.initialize()
-    return
-  loaded = _read_dictionary_cache(path)
-  if loaded is not None:
-    tokenizer.FREQ, tokenizer.total = loaded
-    tokenizer.initialized = True
-    return
-  tokenizer.initialize()
-  _write_dictionary_cache(path, tokenizer.FREQ, tokenizer.total)
+    if any("\n" in key for key in tokenizer.FREQ):
+      raise ValueError("a jieba dictionary key contains a line break")  # never in jieba's own dict.txt
+    arrays = "\n".join(tokenizer.FREQ), array.array("q", tokenizer.FREQ.values()), tokenizer.total
+    if path:
+      _write_dictionary_cache(path, arrays)
+  return arrays
 
 
 def _read_dictionary_cache(path):
@@ -151,23 +171,21 @@ def _read_dictionary_cache(path):
   if len(data) != start + key_bytes + num_keys * counts.itemsize:
     return None
   try:
-    keys = data[start:start + key_bytes].decode("utf-8").split("\n")
+    keys = data[start:start + key_bytes].decode("utf-8")
   except UnicodeDecodeError:
     return None
   counts.frombytes(data[start + key_bytes:])
-  if len(keys) != num_keys:
+  if keys.count("\n") + 1 != num_keys:
     return None
-  return dict(zip(keys, counts.tolist())), total
+  return keys, counts, total
 
 
-def _write_dictionary_cache(path, frequencies, total):
-  if any("\n" in key for key in frequencies):
-    return  # not this format's keys (jieba's own dictionary has none)
-  keys = "\n".join(frequencies).encode("utf-8")
-  counts = array.array("q", frequencies.values())
-  header = _DICTIONARY_CACHE_MAGIC + _DICTIONARY_CACHE_HEADER.pack(len(keys), len(frequencies), total)
+def _write_dictionary_cache(path, arrays):
+  keys, counts, total = arrays
+  data = keys.encode("utf-8")
+  header = _DICTIONARY_CACHE_MAGIC + _DICTIONARY_CACHE_HEADER.pack(len(data), len(counts), total)
   try:
-    file_io.write_bytes_atomically(path, header + keys + counts.tobytes())
+    file_io.write_bytes_atomically(path, header + data + counts.tobytes())
   except OSError as e:  # a read-only temporary directory only costs the faster start next time
     logging.info("jieba dictionary copy not written to %s: %s", path, e)
 
@@ -189,24 +207,26 @@ class FastJiebaSegmenter(JiebaSegmenter):
       hmm: jieba's HMM for unknown words.
       native: use the C extension when it is built (False: rjieba's route and the Python HMM decoder).
     """
-    super(FastJiebaSegmenter, self).__init__(user_dict=None, hmm=hmm)
+    native = native and native_segmenter_available()
+    super(FastJiebaSegmenter, self).__init__(user_dict=None, hmm=hmm, load_dictionary=not native)
     from jieba import finalseg  # pylint: disable=g-import-not-at-top
     self._finalseg = finalseg
     self._native = None
-    if native and native_segmenter_available():
-      self._native = _fast_segmenter.Segmenter(self._tokenizer.FREQ, self._tokenizer.total, finalseg.start_P,
-                                               finalseg.trans_P, finalseg.emit_P, finalseg.MIN_FLOAT, hmm)
+    if native:
+      keys, counts, total = dictionary_arrays(self._tokenizer)
+      self._native = _fast_segmenter.Segmenter(keys, counts, total, finalseg.start_P, finalseg.trans_P,
+                                               finalseg.emit_P, finalseg.MIN_FLOAT, hmm)
     self._route = None
     if self._native is None and rjieba_available():  # (rjieba's own dictionary load costs about 0.2 s)
       import rjieba  # pylint: disable=g-import-not-at-top
       self._route = rjieba.Jieba().cut
-    frequencies = self._tokenizer.FREQ
+    tokenizer = self._tokenizer
     hmm_lengths = jieba_hmm_word_lengths_function(finalseg)
 
     @functools.lru_cache(maxsize=HMM_CACHE_SIZE)
     def stretch_lengths(stretch):
       # jieba's __cut_DAG: a stretch that is itself a dictionary word stays single characters.
-      if frequencies.get(stretch):
+      if tokenizer.FREQ.get(stretch):
         return (1,) * len(stretch)
       if finalseg.Force_Split_Words:  # jieba.add_word(..., freq=0) changes its HMM's output; follow it
         return tuple(len(word) for word in finalseg.cut(stretch))
@@ -222,6 +242,7 @@ class FastJiebaSegmenter(JiebaSegmenter):
       lengths = self._native.word_lengths(text)
       if lengths is not None:
         return lengths
+    initialize_jieba(self._tokenizer)  # (with the C segmenter, loaded only when a run first needs it)
     if self._route is not None and takes_fast_path(text):
       route = [len(word) for word in self._route(text, hmm=False)]
     elif JIEBA_HAN_RUN.match(text):
