@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml wwm/_fast_records.c wwm/_fast_segmenter.c
+$(STAMP): pyproject.toml wwm/_fast_records.c wwm/_fast_segmenter.c wwm/_fast_wordpiece.c
 	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; sys.exit(0 if (3,9)<=v<=(3,11) else "error: Python %d.%d is not supported; use Python 3.9-3.11 (TensorFlow 2.15 pin, see README)" % v)'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -280,17 +280,31 @@ class BasicTokenizer(object):
       spans = kept
     return spans
 
+  def spaced_text(self, text):
+    """The words of tokenize(text) as one str, separated by whitespace (their str.split()).
+
+    Args:
+      text: str.
+
+    Returns:
+      str, or None when `text` holds a never-split token (tokenize keeps those whole, unchanged).
+    """
+    return None if self._special_spans(text) else self._spaced_plain(text)
+
   def _tokenize_plain(self, text):
     """Google's basic tokenization of text that contains no special token."""
+    return self._spaced_plain(text).split()
+
+  def _spaced_plain(self, text):
     if not self.do_lower_case:
-      return text.translate(_CLEAN_AND_SPLIT_MAP).split()
+      return text.translate(_CLEAN_AND_SPLIT_MAP)
     # Lower-casing and NFD act on whole words (whitespace is a barrier to both), so applying them to the whole
     # line gives what Google's per-word loop gives. They must come before the punctuation split: the final-sigma
     # rule of lower() looks past punctuation, and NFD can produce punctuation (U+1FEF -> "`").
     text = text.translate(_CLEAN_MAP).lower()
     if not text.isascii():
       text = unicodedata.normalize("NFD", text)
-    return text.translate(_STRIP_ACCENTS_AND_SPLIT_MAP).split()
+    return text.translate(_STRIP_ACCENTS_AND_SPLIT_MAP)
 
   def _is_chinese_char(self, cp):
     """Kept from Google's class: whether code point `cp` is a CJK ideograph."""
@@ -301,7 +315,7 @@ class WordpieceTokenizer(object):
   """Greedy longest-match-first WordPiece tokenization of words into vocabulary pieces."""
 
   # Memoised words per tokenizer; corpora are Zipfian, so a bounded cache catches most lookups.
-  _CACHE_LIMIT = 200000
+  CACHE_LIMIT = 200000
 
   def __init__(self, vocab, unk_token=UNK_TOKEN, max_input_chars_per_word=200):
     """Creates the tokenizer.
@@ -342,7 +356,7 @@ class WordpieceTokenizer(object):
     if pieces is None:
       pieces = self._split_word(word)
       with self._cache_lock:
-        if len(self._cache) >= self._CACHE_LIMIT:
+        if len(self._cache) >= self.CACHE_LIMIT:
           self._cache.clear()
         self._cache[word] = pieces
     return pieces

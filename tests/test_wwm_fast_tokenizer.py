@@ -121,3 +121,54 @@ def test_python_only_by_default_and_cased_english_vocab():
 def test_random_unicode_equals_python(zh_fast, lines):
   python = zh_fast.full_tokenizer
   assert [tokens for tokens, _ in zh_fast.tokenize_lines(lines)] == [python.tokenize(line) for line in lines]
+
+
+# The default tokenizer: tokenization.py, with the split and the ids of ids_of_lines in C (wwm/_fast_wordpiece.c).
+@pytest.fixture(scope="module")
+def zh_default():
+  return fast_tokenizer.FastTokenizer(str(ZH_VOCAB), do_lower_case=True)
+
+
+def test_the_wordpiece_extension_is_built(zh_default):
+  assert fast_tokenizer._fast_wordpiece is not None and zh_default._char_ids is not None
+
+
+def test_c_ids_equal_python_on_shared_data(zh_default):
+  root = shared_path("pretrain_zh").parent
+  python = tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
+  checked = 0
+  for path in sorted(root.rglob("*")):
+    if path.suffix not in (".txt", ".tsv", ".csv", ".json", ".zip", ".gz") or path.name.startswith("vocab"):
+      continue
+    for name, lines in _source_lines(path):
+      if "pretrain_zh" not in name:
+        lines = _sample(lines, SAMPLE_LINES_PER_SOURCE)
+      for line, ids in zip(lines, zh_default.ids_of_lines(lines)):
+        assert ids == python.convert_tokens_to_ids(python.tokenize(line)), (name, line)
+      checked += len(lines)
+  assert checked > 40000
+
+
+@pytest.mark.parametrize("vocab, lower", [(ZH_VOCAB, True), (EN_VOCAB, True), (EN_VOCAB, False)])
+@settings(max_examples=100, deadline=None)
+@given(lines=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=5))
+def test_c_ids_equal_python_on_random_unicode(vocab, lower, lines):
+  fast = _default_tokenizer(str(vocab), lower)
+  python = fast.full_tokenizer
+  assert fast.ids_of_lines(lines) == [python.convert_tokens_to_ids(python.tokenize(line)) for line in lines]
+
+
+def test_c_ids_special_cases(zh_default):
+  python = zh_default.full_tokenizer
+  texts = ["[MASK]中文[SEP]", "ΣΑΣ ΟΔΟΣ", "a\u2028b\u0085c\x1cd", "x" * 250 + " y", "研究生命的起源，tensorflow 2019年",
+           "\U00020000\U0002A700 𝔘𝔫𝔦", "tab\tnew\r\nline\u3000full", ""]
+  assert zh_default.ids_of_lines(texts) == [python.convert_tokens_to_ids(python.tokenize(t)) for t in texts]
+
+
+_DEFAULT_TOKENIZERS = {}
+
+
+def _default_tokenizer(vocab, lower):
+  if (vocab, lower) not in _DEFAULT_TOKENIZERS:
+    _DEFAULT_TOKENIZERS[vocab, lower] = fast_tokenizer.FastTokenizer(vocab, do_lower_case=lower)
+  return _DEFAULT_TOKENIZERS[vocab, lower]

@@ -28,7 +28,17 @@ import os
 # Worker processes are forked; Rust-side thread pools must not be started before the fork.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import array  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+try:
+  from wwm import _fast_wordpiece  # pylint: disable=g-import-not-at-top,wrong-import-position
+except ImportError:  # not built (no C compiler at install time): tokenization.py alone
+  _fast_wordpiece = None
+
+# One-character tokens beyond this code point are looked up like longer words (keeps the table small).
+_CHAR_TABLE_LIMIT = 0x30000
 
 # Contexts in which every candidate character is compared ("{}" is the character). They exercise the
 # character classes (whitespace, control, punctuation, CJK) and context-sensitive case mapping.
@@ -81,6 +91,10 @@ class FastTokenizer(object):
     self._rust = _build_rust_tokenizer(self.vocab, do_lower_case) if use_rust else None
     self._probed = set()
     self._agreeing = set()
+    self._char_ids = self._word_ids_cache = None
+    if _fast_wordpiece is not None and not use_rust:
+      self._char_ids = _char_id_table(self.vocab)
+      self._word_ids_cache = {}
 
   def is_fast_line(self, line):
     """Whether `line` is tokenized by the Rust path (all its characters are agreeing characters)."""
@@ -149,10 +163,29 @@ class FastTokenizer(object):
     return results
 
   def _python_line(self, line, with_tokens):
+    if not with_tokens and self._char_ids is not None:
+      spaced = self.full_tokenizer.basic_tokenizer.spaced_text(line)
+      if spaced is not None:
+        if len(self._word_ids_cache) > tokenization.WordpieceTokenizer.CACHE_LIMIT:
+          self._word_ids_cache.clear()
+        return _fast_wordpiece.ids_of_text(spaced, self._char_ids, self._word_ids_cache, self._word_ids)
     tokens = self.full_tokenizer.tokenize(line)
     ids = self.full_tokenizer.convert_tokens_to_ids(tokens)
     return (tokens, ids) if with_tokens else ids
 
+  def _word_ids(self, word):
+    """The ids of one word's WordPiece pieces (tuple), for _fast_wordpiece.ids_of_text's misses."""
+    return tuple(self.full_tokenizer.convert_tokens_to_ids(self.full_tokenizer.wordpiece_tokenizer.word_pieces(word)))
+
   def rust_tokenize(self, line):
     """Tokens of `line` from the Rust pipeline alone (no fallback); used to prove the equality in tests."""
     return self._rust.encode(line, add_special_tokens=False).tokens
+
+
+def _char_id_table(vocab):
+  """int32 array by code point: the id of the one-character token of that character, -1 where there is none."""
+  singles = {ord(token): index for token, index in vocab.items() if len(token) == 1 and ord(token) < _CHAR_TABLE_LIMIT}
+  table = array.array("i", [-1]) * (max(singles, default=0) + 1)
+  for code_point, index in singles.items():
+    table[code_point] = index
+  return table
