@@ -15,7 +15,9 @@ per run:
     busy shared machine disturbs much less than wall time;
   * instances/s, peak RSS of the largest process (time -v / ru_maxrss) and of the whole process tree (sampled
     from /proc every 0.1 s).
-Ratios compare runs of the same invocation: ours with 1 worker vs Google's (wall and CPU), the C extension vs
+The floor and ours run --runs times (default 3), alternating, and each row is the run of median wall time;
+Google's script and the --nofast_records run, which take minutes, run once. Ratios compare runs of the same
+invocation: ours with 1 worker vs Google's (wall and CPU), the C extension vs
 the Python records (CPU), 2 workers vs 1 (same size), 25 MB vs 2.5 MB (same workers). The 25 MB input repeats
 the 2.5 MB one, so the caches of this project's tokenizer and segmenter (per word, per HMM stretch) hit more
 often than on 25 MB of distinct text; Google's script has no such caches.
@@ -161,16 +163,20 @@ def _file_digest(path):
 
 
 def verify_tokenizer():
-  """Compares the Rust tokenizer option with tokenization.py on every text line of ../shared/data; times both.
+  """Compares the Rust tokenizer option and the pipeline's ids with tokenization.py on every text line of
+  ../shared/data; times all three.
 
-  The two alternate file by file (each through FastTokenizer.tokenize_lines, as the pipeline calls it), so
-  that their times come from the same run.
+  They alternate file by file, so that their times come from the same run: the Rust option and tokenization.py
+  through FastTokenizer.tokenize_lines (tokens and ids), then the default FastTokenizer.ids_of_lines, the call
+  the pipeline makes (tokenization.py's basic tokenizer, then the split and the ids in wwm/_fast_wordpiece.c),
+  whose ids must equal those of tokenization.py's tokens.
   """
   from wwm import fast_tokenizer  # pylint: disable=g-import-not-at-top
   vocab = os.path.join(ROOT, "vocab", "zh_vocab.txt")
   rust = fast_tokenizer.FastTokenizer(vocab, do_lower_case=True, use_rust=True)
   python = fast_tokenizer.FastTokenizer(vocab, do_lower_case=True)  # the default: tokenization.py
-  totals = {"lines": 0, "rust_lines": 0, "mismatches": 0, "bytes": 0, "rust_seconds": 0.0, "python_seconds": 0.0}
+  totals = {"lines": 0, "rust_lines": 0, "mismatches": 0, "bytes": 0, "rust_seconds": 0.0, "python_seconds": 0.0,
+            "ids_mismatches": 0, "ids_seconds": 0.0}
   start = time.time()
   for name, lines in _shared_text_sources():
     before = rust.lines_fast
@@ -178,23 +184,31 @@ def verify_tokenizer():
     rust_tokens = [tokens for tokens, _ in rust.tokenize_lines(lines)]
     totals["rust_seconds"] += time.time() - begin
     begin = time.time()
-    python_tokens = [tokens for tokens, _ in python.tokenize_lines(lines)]
+    python_results = python.tokenize_lines(lines)
     totals["python_seconds"] += time.time() - begin
-    for line, got, expected in zip(lines, rust_tokens, python_tokens):
+    begin = time.time()
+    pipeline_ids = python.ids_of_lines(lines)
+    totals["ids_seconds"] += time.time() - begin
+    for line, got, (expected, expected_ids), ids in zip(lines, rust_tokens, python_results, pipeline_ids):
       if got != expected:
         totals["mismatches"] += 1
         print("MISMATCH in %s: %r" % (name, line[:200]))
+      if ids != expected_ids:
+        totals["ids_mismatches"] += 1
+        print("IDS MISMATCH in %s: %r" % (name, line[:200]))
     totals["lines"] += len(lines)
     totals["rust_lines"] += rust.lines_fast - before
     totals["bytes"] += sum(len(line.encode("utf-8")) for line in lines)
   totals["seconds"] = round(time.time() - start, 1)
   totals["python_vs_rust_speed"] = round(totals["rust_seconds"] / totals["python_seconds"], 2)
-  totals["rust_seconds"] = round(totals["rust_seconds"], 1)
-  totals["python_seconds"] = round(totals["python_seconds"], 1)
+  totals["ids_vs_python_speed"] = round(totals["python_seconds"] / totals["ids_seconds"], 2)
+  for key in ("rust_seconds", "python_seconds", "ids_seconds"):
+    totals[key] = round(totals[key], 1)
   print("tokenizer check over all of %s: %d lines (%.1f MB), %d through Rust, %d mismatches; Rust option "
-        "%.1f s, tokenization.py %.1f s (%.2fx as fast)" % (
-            SHARED, totals["lines"], totals["bytes"] / 1e6, totals["rust_lines"], totals["mismatches"],
-            totals["rust_seconds"], totals["python_seconds"], totals["python_vs_rust_speed"]))
+        "%.1f s, tokenization.py %.1f s (%.2fx as fast); the pipeline's ids %.1f s (%.2fx tokenization.py), %d "
+        "mismatches" % (SHARED, totals["lines"], totals["bytes"] / 1e6, totals["rust_lines"], totals["mismatches"],
+                        totals["rust_seconds"], totals["python_seconds"], totals["python_vs_rust_speed"],
+                        totals["ids_seconds"], totals["ids_vs_python_speed"], totals["ids_mismatches"]))
   return totals
 
 
@@ -281,6 +295,8 @@ def main():
   parser.add_argument("--dupe_factor", type=int, default=5)
   parser.add_argument("--max_seq_length", type=int, default=128)
   parser.add_argument("--quick", action="store_true", help="tiny input and dupe_factor 1 (smoke run)")
+  parser.add_argument("--runs", type=int, default=3, help="runs of the floor and of ours per size (the median "
+                      "by wall time is reported); Google's and --nofast_records run once")
   parser.add_argument("--no_google", action="store_true", help="skip Google's create_pretraining_data.py "
                       "(bert-tensorflow 1.0.4, downloaded into a temporary directory; see google_bert.py)")
   parser.add_argument("--no_floor", action="store_true", help="skip the floor run (benchmarks/data_floor.py: "
@@ -317,12 +333,23 @@ def main():
           plan.insert(0, ("floor", 1))
         if google_root:
           plan.insert(0, ("google", 1))
-        for program, workers in plan:
-          run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length,
-                         program, google_root)
-          run["repeats"] = repeats
+        # Google's and the Python-records runs once (minutes); the short ones args.runs times, alternating,
+        # each row the run of median wall time (with every run's times beside it).
+        measured = {key: [] for key in plan}
+        for round_index in range(1 if args.quick else args.runs):
+          for program, workers in plan:
+            if round_index and program in ("google", "ours_python"):
+              continue
+            run = run_once(corpus, workers, temp, 1 if args.quick else args.dupe_factor, args.max_seq_length,
+                           program, google_root)
+            measured[program, workers].append(run)
+            print("  done: %s" % json.dumps(run), flush=True)
+        for key in plan:
+          each = measured[key]
+          run = dict(sorted(each, key=lambda r: r["wall_seconds"])[len(each) // 2])
+          run.update(repeats=repeats, runs=len(each), wall_seconds_each=[r["wall_seconds"] for r in each],
+                     cpu_seconds_each=[r["cpu_seconds"] for r in each])
           runs.append(run)
-          print("  done: %s" % json.dumps(run), flush=True)
     finally:
       shutil.rmtree(temp, ignore_errors=True)
     results["runs"] = runs
