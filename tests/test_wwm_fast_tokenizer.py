@@ -69,25 +69,29 @@ def _sample(lines, count):
   return [lines[int(i * step)] for i in range(count)]
 
 
-def test_rust_path_equals_python_tokenizer_on_shared_data(zh_fast):
+def _shared_samples():
+  """(name, lines) of every text source of ../shared/data: all of pretrain_zh, evenly spaced samples of the rest."""
   root = shared_path("pretrain_zh").parent
-  python = zh_fast.full_tokenizer
-  checked = rust_lines = 0
   for path in sorted(root.rglob("*")):
     if path.suffix not in (".txt", ".tsv", ".csv", ".json", ".zip", ".gz") or path.name.startswith("vocab"):
       continue
     for name, lines in _source_lines(path):
-      if "pretrain_zh" not in name:
-        lines = _sample(lines, SAMPLE_LINES_PER_SOURCE)
-      fast_before = zh_fast.lines_fast
-      results = zh_fast.tokenize_lines(lines)
-      rust_lines += zh_fast.lines_fast - fast_before
-      for line, (tokens, ids) in zip(lines, results):
-        # Lines on the fast path got these tokens from Rust alone.
-        expected = python.tokenize(line)
-        assert tokens == expected, (name, line)
-        assert ids == python.convert_tokens_to_ids(expected)
-      checked += len(lines)
+      yield name, lines if "pretrain_zh" in name else _sample(lines, SAMPLE_LINES_PER_SOURCE)
+
+
+def test_rust_path_equals_python_tokenizer_on_shared_data(zh_fast):
+  python = zh_fast.full_tokenizer
+  checked = rust_lines = 0
+  for name, lines in _shared_samples():
+    fast_before = zh_fast.lines_fast
+    results = zh_fast.tokenize_lines(lines)
+    rust_lines += zh_fast.lines_fast - fast_before
+    for line, (tokens, ids) in zip(lines, results):
+      # Lines on the fast path got these tokens from Rust alone.
+      expected = python.tokenize(line)
+      assert tokens == expected, (name, line)
+      assert ids == python.convert_tokens_to_ids(expected)
+    checked += len(lines)
   assert checked > 40000
   assert rust_lines / checked > 0.97  # the fast path really is the common path
 
@@ -134,18 +138,12 @@ def test_the_wordpiece_extension_is_built(zh_default):
 
 
 def test_c_ids_equal_python_on_shared_data(zh_default):
-  root = shared_path("pretrain_zh").parent
   python = tokenization.FullTokenizer(str(ZH_VOCAB), do_lower_case=True)
   checked = 0
-  for path in sorted(root.rglob("*")):
-    if path.suffix not in (".txt", ".tsv", ".csv", ".json", ".zip", ".gz") or path.name.startswith("vocab"):
-      continue
-    for name, lines in _source_lines(path):
-      if "pretrain_zh" not in name:
-        lines = _sample(lines, SAMPLE_LINES_PER_SOURCE)
-      for line, ids in zip(lines, zh_default.ids_of_lines(lines)):
-        assert ids == python.convert_tokens_to_ids(python.tokenize(line)), (name, line)
-      checked += len(lines)
+  for name, lines in _shared_samples():
+    for line, ids in zip(lines, zh_default.ids_of_lines(lines)):
+      assert ids == python.convert_tokens_to_ids(python.tokenize(line)), (name, line)
+    checked += len(lines)
   assert checked > 40000
 
 
