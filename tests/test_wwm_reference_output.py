@@ -11,8 +11,11 @@ import pytest
 
 from conftest import shared_path
 from test_wwm_pipeline import make_options
+from wwm import fast_records
+from wwm import fast_tokenizer
 from wwm import masking
 from wwm import pipeline
+from wwm import segmenters
 
 CASES = {
     # name: (pipeline options, sha256 of the output records)
@@ -64,4 +67,16 @@ def test_jieba_alone_gives_the_same_bytes_as_the_fast_segmenter(tmp_path):
   overrides, expected = CASES["chinese_wwm_nsp"]
   digest, stats = _run(tmp_path, dict(overrides, fast_segmenter=False))
   assert stats["segmenter_implementation"] == "jieba"
+  assert digest == expected
+
+
+def test_an_install_without_the_c_extensions_gives_the_same_bytes(tmp_path, monkeypatch):
+  # What runs where no C compiler built them: the Python records, rjieba's route, tokenization.py's own ids.
+  monkeypatch.setattr(fast_records, "_fast_records", None)
+  monkeypatch.setattr(segmenters, "_fast_segmenter", None)
+  monkeypatch.setattr(fast_tokenizer, "_fast_wordpiece", None)
+  overrides, expected = CASES["chinese_wwm_nsp"]
+  digest, stats = _run(tmp_path, overrides)
+  assert stats["records_implementation"] == "python"
+  assert stats["segmenter_implementation"] == "rjieba+jieba-hmm"
   assert digest == expected
