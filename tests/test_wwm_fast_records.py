@@ -131,6 +131,9 @@ def test_inconsistent_arrays_are_refused():
   with pytest.raises(TypeError, match="int32"):
     fast_records._fast_records.build(array.array("q", [1, 2, 3]), ids, array.array("i", [0, 3]), array.array("i", [0, 1]),
                                      [b"x"], True, context.fast_records_settings)
+  with pytest.raises(ValueError, match="inconsistent"):  # a first offset before the arrays
+    fast_records._fast_records.build(ids, ids, array.array("i", [-1, 3]), array.array("i", [0, 1]), [b"x"], True,
+                                     context.fast_records_settings)
   too_long = array.array("i", range(1000, 1200))
   with pytest.raises(ValueError, match="longer than"):
     fast_records._fast_records.build(too_long, too_long, array.array("i", [0, 200]), array.array("i", [0, 1]),

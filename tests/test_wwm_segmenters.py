@@ -190,6 +190,9 @@ def test_the_c_segmenter_leaves_other_characters_to_jieba(c_and_jieba):
   fast, reference = c_and_jieba[True]
   native = fast._native  # pylint: disable=protected-access
   assert native.word_lengths("中国\u3400字") is None and native.word_lengths("") == []
+  from wwm import _fast_segmenter  # pylint: disable=g-import-not-at-top
+  with pytest.raises(RuntimeError, match="not initialized"):
+    _fast_segmenter.Segmenter.__new__(_fast_segmenter.Segmenter).word_lengths("中国")
   assert fast.word_lengths("中国\u3400字") == reference.word_lengths("中国\u3400字")
 
 

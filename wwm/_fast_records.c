@@ -720,7 +720,8 @@ static PyObject *build(PyObject *self, PyObject *args) {
   settings.num_candidates = views[4].len / 4;
   Py_ssize_t num_tokens = views[0].len / 4, num_sentences = views[2].len / 4 - 1;
   if (views[1].len != views[0].len || num_sentences < 0 || chunk.num_documents < 0 ||
-      chunk.sentence_starts[num_sentences] != num_tokens || chunk.document_starts[chunk.num_documents] != num_sentences ||
+      chunk.sentence_starts[0] != 0 || chunk.sentence_starts[num_sentences] != num_tokens ||
+      chunk.document_starts[0] != 0 || chunk.document_starts[chunk.num_documents] != num_sentences ||
       settings.num_candidates < 1) {
     PyErr_SetString(PyExc_ValueError, "inconsistent chunk arrays");
     goto done;

@@ -281,6 +281,10 @@ static void flush_buffer(const Segmenter *self, const uint32_t *characters, Py_s
 }
 
 static PyObject *segmenter_word_lengths(Segmenter *self, PyObject *text) {
+  if (self->slots == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "Segmenter not initialized");
+    return NULL;
+  }
   if (!PyUnicode_Check(text)) {
     PyErr_SetString(PyExc_TypeError, "text must be str");
     return NULL;
