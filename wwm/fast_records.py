@@ -1,8 +1,9 @@
-"""A chunk's instances, masks and framed records from the C extension wwm/_fast_records.c: the same bytes.
+"""A chunk's alignment, instances, masks and framed records from the C extension wwm/_fast_records.c: the same bytes.
 
-wwm/instances.py, wwm/masking.py and wwm/pipeline.encode_instance define the records; they spend most of a
-run's time in per-position Python (building segments, finding word groups, choosing masks, encoding varints).
-The extension does the same steps in one call per chunk, with CPython's Mersenne Twister reproduced exactly,
+wwm/alignment.py, wwm/instances.py, wwm/masking.py and wwm/pipeline.encode_instance define the records; they
+spend most of a run's time in per-position Python (numbering words, building segments, finding word groups,
+choosing masks, encoding varints). The extension does the same steps for a whole chunk (aligned_chunk, then
+build_records; the segmenter is still called per CJK run), with CPython's Mersenne Twister reproduced exactly,
 so every random draw, and therefore every byte, is the one the Python code makes. tests/test_wwm_fast_records.py
 compares the two on random documents in every mode, and tests/test_wwm_reference_output.py pins both to the
 same digests.
