@@ -1,9 +1,9 @@
 """The floor of Chinese whole-word-masking data creation: tokenizing and segmenting a corpus, nothing else.
 
 Reads every non-empty line of the corpus, tokenizes it with the pipeline's default tokenizer
-(wwm.fast_tokenizer.FastTokenizer, i.e. tokenization.py) and segments each run of Han characters (U+4E00-U+9FFF,
-nearly all of the CJK runs the pipeline segments) with its default segmenter (jieba's words, rjieba fast path
-when installed), then prints one JSON line of counts. No alignment, instances, masking or records: any pipeline that must give exactly these
+(wwm.fast_tokenizer.FastTokenizer: tokenization.py, with its ids from the C pass) and segments each run of Han
+characters (U+4E00-U+9FFF, nearly all of the CJK runs the pipeline segments) with its default segmenter (jieba's
+words, from the C segmenter where it is built), then prints one JSON line of counts. No alignment, instances, masking or records: any pipeline that must give exactly these
 tokens and jieba's words pays at least this much, so Google's time divided by this one bounds how far ahead
 of Google's create_pretraining_data.py such a pipeline can be. Run by bench_pretraining_data.py ("floor").
 

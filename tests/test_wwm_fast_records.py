@@ -47,6 +47,19 @@ def _context(**overrides):
   return pipeline.WorkerContext(make_options(**overrides), _tokenizer(), None)
 
 
+def _flatten(documents, document_indices=None):
+  """The FlatChunk of documents already aligned by the Python code (lists of (ids, word_ids) sentences)."""
+  ids, word_ids = array.array("i"), array.array("i")
+  sentence_starts, document_starts = array.array("i", [0]), array.array("i", [0])
+  for sentences in documents:
+    for sentence_ids, sentence_words in sentences:
+      ids.extend(sentence_ids)
+      word_ids.extend(sentence_words)
+      sentence_starts.append(len(ids))
+    document_starts.append(len(sentence_starts) - 1)
+  return fast_records.FlatChunk(ids, word_ids, sentence_starts, document_starts, document_indices)
+
+
 def _python_records(documents, seeds, context):
   """The reference: the Python instance builder, encoder and framing."""
   records = []
@@ -94,7 +107,7 @@ def test_the_extension_writes_the_python_codes_records(data, max_seq_length, max
   documents = data.draw(_documents(instances_lib.max_sentence_tokens(max_seq_length, nsp)))
   seeds = pipeline.instance_seeds(context.options, range(7, 7 + len(documents)), 7)
   expected = _python_records(documents, seeds, context)
-  records, counts = fast_records.build_records(fast_records.flatten(documents), seeds,
+  records, counts = fast_records.build_records(_flatten(documents), seeds,
                                                context.fast_records_settings, nsp)
   assert records == expected
   assert counts["next_sentence_random"] <= len(records)
@@ -193,5 +206,5 @@ def test_the_extensions_alignment_gives_the_python_word_ids(data, mode, max_seq_
     expected.append(sentences)
   flat = fast_records.aligned_chunk(tokenized, mode, segmenter, fast_records.token_tables(context.classes), limit,
                                     stats)
-  assert flat == fast_records.flatten(expected, [3 + i for i in range(len(documents))])
+  assert flat == _flatten(expected, [3 + i for i in range(len(documents))])
   assert stats == expected_stats

@@ -49,19 +49,6 @@ FlatChunk = collections.namedtuple("FlatChunk", ["ids", "word_ids", "sentence_st
 _ALIGNMENT_MODES = {masking.MASK_TOKENS: 0, masking.MASK_WORDPIECE_WORDS: 1, masking.MASK_CHINESE_WORDS: 2}
 
 
-def flatten(documents, document_indices=None):
-  """The FlatChunk of documents already aligned (lists of (ids, word_ids) sentences)."""
-  ids, word_ids = array.array("i"), array.array("i")
-  sentence_starts, document_starts = array.array("i", [0]), array.array("i", [0])
-  for sentences in documents:
-    for sentence_ids, sentence_words in sentences:
-      ids.extend(sentence_ids)
-      word_ids.extend(sentence_words)
-      sentence_starts.append(len(ids))
-    document_starts.append(len(sentence_starts) - 1)
-  return FlatChunk(ids, word_ids, sentence_starts, document_starts, document_indices)
-
-
 TokenTables = collections.namedtuple("TokenTables", [
     "codepoints",    # int32 per id: the character of a one-CJK-character token (alignment.TokenClasses.is_cjk), else 0
     "continuation",  # int32 per id: 1 for a `##` token (TokenClasses.is_continuation)
@@ -106,9 +93,7 @@ def aligned_chunk(documents, masking_mode, segmenter, tables, limit, stats):
   word_ids = array.array("i", bytes(ids.itemsize * len(ids)))
   stats["words"] += _fast_records.assign_word_ids(ids, line_starts, document_lines, tables.codepoints,
                                                   tables.continuation, run_lengths, mode, word_ids)
-  document_indices = [document_index for document_index, _ in documents]
-  if all(line_starts[line + 1] - line_starts[line] <= limit for line in range(len(line_starts) - 1)):
-    return FlatChunk(ids, word_ids, line_starts, document_lines, document_indices)
+  # Sentences are the lines, the long ones cut into pieces.
   sentence_starts, document_starts = array.array("i", [0]), array.array("i", [0])
   for document in range(len(document_lines) - 1):
     for line in range(document_lines[document], document_lines[document + 1]):
@@ -119,7 +104,8 @@ def aligned_chunk(documents, masking_mode, segmenter, tables, limit, stats):
       else:
         sentence_starts.append(end)
     document_starts.append(len(sentence_starts) - 1)
-  return FlatChunk(ids, word_ids, sentence_starts, document_starts, document_indices)
+  return FlatChunk(ids, word_ids, sentence_starts, document_starts,
+                   [document_index for document_index, _ in documents])
 
 
 def settings(config):
@@ -134,8 +120,7 @@ def build_records(chunk, seeds, chunk_settings, nsp):
   """Framed records of a chunk's instances in the order the Python code creates them.
 
   Args:
-    chunk: FlatChunk (aligned_chunk, or flatten of pipeline.prepare_documents's documents); every sentence at
-      most instances.max_sentence_tokens long.
+    chunk: FlatChunk (aligned_chunk); every sentence at most instances.max_sentence_tokens long.
     seeds: the seed strings of the random.Random objects the Python code would use, in its order: one per
       (dupe round, document), dupe-major, with NSP; one per dupe round when packing.
     chunk_settings: settings(config) of the run's instances.InstanceConfig.

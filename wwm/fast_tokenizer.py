@@ -138,7 +138,7 @@ class FastTokenizer(object):
   def _tokenize(self, lines, with_tokens):
     if self._rust is None:
       self.lines_fallback += len(lines)
-      return [self._python_line(line, with_tokens) for line in lines]
+      return [self._line(line, with_tokens) for line in lines]
     results = [None] * len(lines)
     charsets = [set(line) for line in lines]
     # Probe every new character of the batch at once (one Rust call instead of one per character).
@@ -153,7 +153,7 @@ class FastTokenizer(object):
         fast_indexes.append(index)
         fast_lines.append(line)
       else:
-        results[index] = self._python_line(line, with_tokens)
+        results[index] = self._line(line, with_tokens)
     if fast_lines:
       encodings = self._rust.encode_batch(fast_lines, add_special_tokens=False)
       for index, encoding in zip(fast_indexes, encodings):
@@ -162,7 +162,8 @@ class FastTokenizer(object):
     self.lines_fallback += len(lines) - len(fast_lines)
     return results
 
-  def _python_line(self, line, with_tokens):
+  def _line(self, line, with_tokens):
+    """tokenization.py's tokens and ids of a line (ids only: split and mapped in wwm/_fast_wordpiece.c)."""
     if not with_tokens and self._char_ids is not None:
       spaced = self.full_tokenizer.basic_tokenizer.spaced_text(line)
       if spaced is not None:

@@ -97,7 +97,6 @@ class Terminated(BaseException):
 
 
 Chunk = collections.namedtuple("Chunk", ["file_index", "first_document_index", "documents", "num_bytes"])
-# records: framed TFRecords (tfrecord.frame_record), ready to be appended to a file.
 # records: the chunk's framed TFRecords concatenated (one bytes object: a worker sends, and the writer writes, a
 # chunk at once instead of one object per record); tfrecord.split_framed gives them one by one.
 ChunkResult = collections.namedtuple("ChunkResult", ["file_index", "records", "num_records", "stats",
@@ -368,6 +367,8 @@ class WorkerContext(object):
     self.small_ids = max(vocab.values()) < tfrecord.SMALL_LIMIT and options.max_seq_length <= tfrecord.SMALL_LIMIT
     # Positions fit one varint byte up to a length of 128, the usual one (then their feature needs no lookup).
     self.byte_positions = options.max_seq_length <= 128
+    # Longer lines are split (between words where possible) so that every sentence fits an instance.
+    self.sentence_limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
     # None: the Python code builds the records (--nofast_records, or the extension is not built).
     self.fast_records_settings = self.fast_token_tables = None
     if options.fast_records and fast_records.available():
@@ -476,7 +477,7 @@ def tokenized_documents(chunk, context, stats):
 
 def prepare_documents(chunk, context, stats):
   """Tokenizes and segments the chunk's documents once: list of (document index, sentences)."""
-  limit = instances_lib.max_sentence_tokens(context.options.max_seq_length, context.options.nsp)
+  limit = context.sentence_limit
   mode = context.options.masking_mode
   segmenter = context.segmenter if mode == masking.MASK_CHINESE_WORDS else None
   prepared = []
@@ -554,9 +555,8 @@ def build_records(chunk, context, stats):
     documents = tokenized_documents(chunk, context, stats)
     records = []
     if documents:
-      limit = instances_lib.max_sentence_tokens(options.max_seq_length, options.nsp)
       flat = fast_records.aligned_chunk(documents, options.masking_mode, context.segmenter,
-                                        context.fast_token_tables, limit, stats)
+                                        context.fast_token_tables, context.sentence_limit, stats)
       seeds = instance_seeds(options, flat.document_indices, chunk.first_document_index)
       records, counts = fast_records.build_records(flat, seeds, context.fast_records_settings, options.nsp)
       stats.update(counts)
@@ -886,15 +886,13 @@ def _run(options, guard):
     written = 0
     for result in results:
       guard.check()
-      # One output takes the chunk's records as they come; several take them in turn, record by record.
-      pieces = [result.records] if len(writers) == 1 else tfrecord.split_framed(result.records)
-      for piece in pieces:
+      for piece, count in _pieces(result, len(writers)):
         writer = writers[written % len(writers)]
         try:
           writer.write(piece)
         except OSError as e:
           raise _cannot_write("--output_file", writer.path, e) from None
-        written += result.num_records if len(writers) == 1 else 1
+        written += count
       stats.update(result.stats)
       instances_per_file[result.file_index] += result.num_records
       progress.update(result.num_bytes, written)
@@ -935,6 +933,14 @@ def _check_every_file_yields(options, instances_per_file):
       raise UsageError("--input_file %s yields no training instance (empty, or no line with a token)" % path)
 
 
+def _pieces(result, num_outputs):
+  """(bytes, number of records) to write in turn: one output takes a chunk's records at once, several take
+  them record by record (round-robin)."""
+  if num_outputs == 1:
+    return [(result.records, result.num_records)]
+  return ((record, 1) for record in tfrecord.split_framed(result.records))
+
+
 def describe_run(options, context):
   """What the stats JSON says of a run besides its counters: the segmenter that ran and the vocabulary.
 
@@ -943,7 +949,7 @@ def describe_run(options, context):
   """
   vocab = context.tokenizer.vocab
   return {
-      # Which code segmented (rjieba's fast path or jieba itself; the words are the same).
+      # Which code segmented (the C segmenter, rjieba's path or jieba itself; the words are the same).
       "segmenter_implementation": context.segmenter.implementation if context.segmenter else None,
       # Which code built the instances and records (the bytes are the same).
       "records_implementation": "python" if context.fast_records_settings is None else "c",

@@ -233,8 +233,10 @@ class FastJiebaSegmenter(JiebaSegmenter):
       return hmm_lengths(stretch)
 
     self._stretch_lengths = stretch_lengths
-    base = "jieba-c" if self._native is not None else "rjieba"
-    self.implementation = base + ("+jieba-hmm" if base == "rjieba" and hmm else "+hmm" if hmm else "")
+    if self._native is not None:
+      self.implementation = "jieba-c+hmm" if hmm else "jieba-c"
+    else:
+      self.implementation = "rjieba+jieba-hmm" if hmm else "rjieba"
 
   def word_lengths(self, text):
     # Force-split words (jieba.add_word(w, 0)) change finalseg's output, which the C code does not follow.
