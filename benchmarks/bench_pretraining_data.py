@@ -19,8 +19,8 @@ The floor and ours run --runs times (default 3), alternating, and each row is th
 Google's script and the --nofast_records run, which take minutes, run once. Ratios compare runs of the same
 invocation: ours with 1 worker vs Google's (wall and CPU), the C extension vs
 the Python records (CPU), 2 workers vs 1 (same size), 25 MB vs 2.5 MB (same workers). The 25 MB input repeats
-the 2.5 MB one, so the caches of this project's tokenizer and segmenter (per word, per HMM stretch) hit more
-often than on 25 MB of distinct text; Google's script has no such caches.
+the 2.5 MB one, so the tokenizer's per-word cache hits more often than on 25 MB of distinct text; Google's
+script has no such cache.
 There is no timed assert. Prints a table and writes benchmarks/results/bench_pretraining_data.json.
 
   .venv/bin/python benchmarks/bench_pretraining_data.py                  # ~8 min on 2 quiet cores
@@ -375,18 +375,15 @@ def _ratios(runs):
       ratios["google_vs_ours_peak_rss_x%d" % google["repeats"]] = round(
           google["peak_rss_mb"] / ours[0]["peak_rss_mb"], 1)
   single = {(r["program"], r["repeats"]): r for r in runs if r["workers"] == 1}
-  for (program, repeats), floor in single.items():
-    if program != "floor":
-      continue
-    google, ours = single.get(("google", repeats)), single.get(("ours", repeats))
-    if google:
+  for repeats in sorted({size for _, size in single}):
+    floor, google, ours, python = (single.get((program, repeats))
+                                   for program in ("floor", "google", "ours", "ours_python"))
+    if floor and google:
       ratios["floor_vs_google_wall_x%d" % repeats] = round(google["wall_seconds"] / floor["wall_seconds"], 2)
       ratios["floor_vs_google_cpu_x%d" % repeats] = round(google["cpu_seconds"] / floor["cpu_seconds"], 2)
-    if ours:
+    if floor and ours:
       ratios["floor_share_of_ours_1w_cpu_x%d" % repeats] = round(floor["cpu_seconds"] / ours["cpu_seconds"], 2)
-  for (program, repeats), python in single.items():
-    ours = single.get(("ours", repeats))
-    if program == "ours_python" and ours:
+    if python and ours:
       ratios["fast_records_vs_python_cpu_x%d" % repeats] = round(python["cpu_seconds"] / ours["cpu_seconds"], 2)
       ratios["same_output_fast_records_vs_python_x%d" % repeats] = (
           python["output_sha_prefix"] == ours["output_sha_prefix"])
