@@ -183,7 +183,7 @@ def special_tokens_of_vocab(vocab):
   Returns:
     frozenset of str.
   """
-  return frozenset(SPECIAL_TOKENS).union(token for token in vocab if _UNUSED_TOKEN_RE.match(token))
+  return frozenset(SPECIAL_TOKENS).union(filter(_UNUSED_TOKEN_RE.match, vocab))
 
 
 class FullTokenizer(object):

@@ -83,6 +83,13 @@ def test_varints_and_framing():
   assert list(tfrecord.split_framed(b"")) == []
 
 
+def test_varint_table_is_the_varint_of_every_small_value():
+  # The table is built by byte count; the generic encoder (and protobuf's rule) is the reference.
+  assert len(tfrecord._VARINT) == tfrecord.SMALL_LIMIT
+  assert all(encoded == tfrecord._encode_varint(value) for value, encoded in enumerate(tfrecord._VARINT))
+  assert tfrecord._VARINT[16383] == b"\xff\x7f" and tfrecord._VARINT[16384] == b"\x80\x80\x01"
+
+
 def test_abort_leaves_no_file(tmp_path):
   path = str(tmp_path / "sub" / "x.tfrecord")
   writer = tfrecord.AtomicRecordWriter(path)

@@ -45,10 +45,9 @@ def vocab_fingerprint(vocab):
   Returns:
     str, "sha256:" and 64 hex digits.
   """
-  digest = hashlib.sha256()
-  for token, index in sorted(vocab.items(), key=lambda item: item[1]):
-    digest.update(("%d\t%s\n" % (index, token)).encode("utf-8"))
-  return "sha256:" + digest.hexdigest()
+  pairs = sorted(vocab.items(), key=lambda item: item[1])
+  text = "".join(["%d\t%s\n" % (index, token) for token, index in pairs])
+  return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def word_groups(word_ids):

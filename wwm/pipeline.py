@@ -219,9 +219,13 @@ def check_vocab(vocab, vocab_file):
                                       ", ".join(REQUIRED_TOKENS)))
 
 
+_LATIN_LETTER = re.compile("[a-z]")
+
+
 def vocab_case_warning(vocab, do_lower_case):
   """A warning line when the vocabulary's casing contradicts do_lower_case, else None."""
-  latin = [t for t in vocab if not t.startswith("[") and any("a" <= c.lower() <= "z" for c in t)]
+  # A token is Latin when its lower-cased form has a letter a-z (one regex call per token, not one per char).
+  latin = [t for t in vocab if _LATIN_LETTER.search(t.lower()) and not t.startswith("[")]
   upper = [t for t in latin if any(c.isupper() for c in t)]
   if do_lower_case and len(upper) >= max(10, len(latin) // 20):
     return ("vocab has %d of %d Latin tokens with upper-case letters (a cased vocab), but --do_lower_case=True "
