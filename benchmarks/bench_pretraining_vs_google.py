@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bert import file_io  # pylint: disable=g-import-not-at-top,wrong-import-position
 import google_bert  # pylint: disable=g-import-not-at-top,wrong-import-position
+import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SEQ, PREDS = 128, 20
 CORPUS = ("CLUECorpusSmall_bert_sampled.txt", "CLUECorpusSmall_5000_lines_bert.txt", "news_zh_1.txt")
@@ -139,18 +140,6 @@ def train_flops_per_step(config_path, batch):
   return 3 * batch * bench_model.forward_flops_per_sequence(config, SEQ, PREDS)
 
 
-def cpu_flags():
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as reader:
-      for line in reader:
-        if line.startswith("flags"):
-          flags = line.split(":", 1)[1].split()
-          return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "amx")))
-  except OSError:
-    pass
-  return []
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--models", default="tiny,mini,base")
@@ -219,7 +208,7 @@ def make_result(rows, peaks, args, complete):
       if program in row:
         row[program]["flop_utilisation"] = row["train_flops_per_step"] / row[program]["median_s"] / peak
   return {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-          "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "cpu_flags": cpu_flags()},
+          "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "cpu_flags": machine.cpu_flags()},
           "matmul_flops_per_s": peak, "matmul_samples": peaks, "sequence_length": SEQ,
           "max_predictions_per_seq": PREDS, "rows": rows, "quick": args.quick, "complete": complete}
 

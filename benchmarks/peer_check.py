@@ -19,9 +19,10 @@ short run's effective learning rate; a peer check that wants the same recipe use
 import math
 import os
 import platform
-import re
 import sys
 import warnings
+
+import machine  # benchmarks/machine.py: every user of this module has benchmarks/ on sys.path
 
 NO_DECAY = ("LayerNorm", "layer_norm", "bias")  # parameters without weight decay (bert/optimization.py's rule)
 
@@ -144,12 +145,7 @@ def decay_groups(named_parameters, weight_decay):
 def machine_info(packages=("tensorflow-cpu", "tensorflow", "torch", "transformers", "sentence-transformers")):
   """Platform, Python, CPU model and count, and the installed versions of `packages`."""
   info = {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-      names = re.findall(r"^model name\s*:\s*(.*)$", handle.read(), re.M)
-    info["cpu"] = names[0] if names else None
-  except OSError:
-    pass
+  info["cpu"] = machine.cpu_model()
   from importlib import metadata  # pylint: disable=import-outside-toplevel
   for package in packages:
     try:

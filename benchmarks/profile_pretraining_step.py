@@ -31,7 +31,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 import bench_pretraining  # pylint: disable=g-import-not-at-top
-import bench_pretraining_vs_google  # pylint: disable=g-import-not-at-top
+import machine  # pylint: disable=g-import-not-at-top
 from bert import file_io  # pylint: disable=g-import-not-at-top
 from bert import modeling  # pylint: disable=g-import-not-at-top
 from bert import run_options  # pylint: disable=g-import-not-at-top
@@ -140,7 +140,7 @@ def main(_):
   if FLAGS.output_json:
     file_io.write_json_atomically(FLAGS.output_json, {
         "command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "cpu_flags": bench_pretraining_vs_google.cpu_flags(),
+        "cpu_flags": machine.cpu_flags(),
         "model": FLAGS.model, "batch_size": batch_size, "seq_length": FLAGS.seq_length,
         "wall_s_per_step": wall, "op_s_per_step": op_total, "by_part_s": dict(by_part),
         "by_op_type_s": dict(by_type), "traced_steps": FLAGS.traced_steps})
