@@ -230,7 +230,8 @@ class BertModel(object):
                token_type_ids=None,
                use_one_hot_embeddings=False,
                scope=None,
-               compute_type=tf.float32):
+               compute_type=tf.float32,
+               sequence_output_positions=None):
     """Builds the encoder graph.
 
     Args:
@@ -244,6 +245,11 @@ class BertModel(object):
       scope: variable scope name, "bert" by default.
       compute_type: dtype of the activations (tf.float32, tf.bfloat16 or tf.float16). Variables stay float32;
         layer norm, softmax and all returned tensors are float32.
+      sequence_output_positions: optional int Tensor [batch, k]: compute the last encoder layer only at these
+        positions and at [CLS] (the pooler's input). Pretraining needs no other row: the masked-LM head reads
+        the masked positions, the next-sentence head the pooled [CLS]; with seq_length 128 and 20 predictions
+        the last layer then costs about a third. get_sequence_output() and get_all_encoder_layers()[-1] are
+        then [batch, k, hidden_size], the rows at these positions in their order.
 
     Raises:
       UsageError: the config is invalid, or the sequence length exceeds `max_position_embeddings`.
@@ -290,6 +296,11 @@ class BertModel(object):
             max_position_embeddings=config.max_position_embeddings,
             dropout_prob=config.hidden_dropout_prob)
 
+      last_layer_positions = None
+      if sequence_output_positions is not None:
+        # [CLS] first (for the pooler), then the requested rows.
+        last_layer_positions = tf.concat([tf.zeros([batch_size, 1], tf.int32),
+                                          tf.cast(sequence_output_positions, tf.int32)], axis=1)
       with tf1.variable_scope("encoder"):
         attention_mask = create_attention_mask_from_input_mask(input_ids, input_mask)
         layer_outputs = transformer_model(
@@ -303,14 +314,18 @@ class BertModel(object):
             hidden_dropout_prob=config.hidden_dropout_prob,
             attention_probs_dropout_prob=config.attention_probs_dropout_prob,
             initializer_range=config.initializer_range,
-            do_return_all_layers=True)
+            do_return_all_layers=True,
+            last_layer_positions=last_layer_positions)
+        # The pooler's input: [CLS], row 0 of the last layer (also with last_layer_positions, which starts there).
+        first_token = tf.squeeze(layer_outputs[-1][:, 0:1, :], axis=1)
+        if last_layer_positions is not None:
+          layer_outputs[-1] = layer_outputs[-1][:, 1:, :]
         self.all_encoder_layers = [tf.cast(layer, tf.float32) for layer in layer_outputs]
       self.sequence_output = self.all_encoder_layers[-1]
 
       with tf1.variable_scope("pooler"):
         # The pooled vector is the [CLS] position through a tanh dense layer; pretraining trains it on the
         # next-sentence task, which is why it is a useful sentence representation.
-        first_token = tf.squeeze(layer_outputs[-1][:, 0:1, :], axis=1)
         pooled = dense_layer(first_token, config.hidden_size, name="dense", activation=tf.tanh,
                              initializer_range=config.initializer_range)
         self.pooled_output = tf.cast(pooled, tf.float32)
@@ -631,7 +646,7 @@ def attention_layer(from_tensor,
 
   Inputs may be 3-D [batch, seq, width] or already flattened to 2-D [batch*seq, width] (then the batch size
   and sequence lengths must be given). When `from_tensor is to_tensor` (self-attention) the three projections
-  run as one matmul over the concatenated kernels.
+  run as one matmul over the concatenated kernels; otherwise the key and value projections do.
 
   Args:
     from_tensor: queries' source.
@@ -678,8 +693,8 @@ def attention_layer(from_tensor,
     query, key, value = tf.split(fused, 3, axis=1)
   else:
     query = tf.nn.bias_add(tf.matmul(from_2d, kernels[0]), biases[0])
-    key = tf.nn.bias_add(tf.matmul(to_2d, kernels[1]), biases[1])
-    value = tf.nn.bias_add(tf.matmul(to_2d, kernels[2]), biases[2])
+    fused = tf.nn.bias_add(tf.matmul(to_2d, tf.concat(kernels[1:], axis=1)), tf.concat(biases[1:], axis=0))
+    key, value = tf.split(fused, 2, axis=1)
   if query_act is not None:
     query = query_act(query)
   if key_act is not None:
@@ -722,11 +737,17 @@ def transformer_model(input_tensor,
                       hidden_dropout_prob=0.1,
                       attention_probs_dropout_prob=0.1,
                       initializer_range=0.02,
-                      do_return_all_layers=False):
+                      do_return_all_layers=False,
+                      last_layer_positions=None):
   """The post-layer-norm Transformer encoder of "Attention is All You Need", as used by BERT.
 
   Activations are kept as a [batch*seq, hidden] matrix between layers, which avoids a reshape around every
   dense layer.
+
+  With `last_layer_positions` the last layer is computed only at those positions: its attention still reads
+  every position of the layer below (keys and values), but queries, the attention output, the feed-forward
+  layer and both layer norms run on the k chosen rows instead of all seq_length. Those rows get the numbers the
+  full layer gives them (up to the rounding of matmuls of another shape); the other rows are not computed.
 
   Args:
     input_tensor: Tensor [batch, seq_length, hidden_size]; its dtype is the compute dtype.
@@ -740,9 +761,12 @@ def transformer_model(input_tensor,
     attention_probs_dropout_prob: dropout on the attention probabilities.
     initializer_range: stddev of the kernel initializers.
     do_return_all_layers: return every layer's output instead of the last.
+    last_layer_positions: optional int Tensor [batch, k] of positions (repeats allowed) at which alone the
+      last layer is computed.
 
   Returns:
-    The final layer [batch, seq_length, hidden_size], or a list with every layer's output.
+    The final layer [batch, seq_length, hidden_size] ([batch, k, hidden_size], the rows at
+    `last_layer_positions` in their order, when given), or a list with every layer's output.
 
   Raises:
     UsageError: `hidden_size` not divisible by `num_attention_heads`, or input width != hidden_size.
@@ -757,27 +781,36 @@ def transformer_model(input_tensor,
                      (input_width, hidden_size))
 
   layer_input = reshape_to_matrix(input_tensor)
-  outputs = []
+  outputs, output_lengths = [], []
   for layer_index in range(num_hidden_layers):
+    # The rows this layer computes (its queries): every position, or in the last layer only the chosen ones.
+    query_input, query_mask, query_length = layer_input, attention_mask, seq_length
+    if last_layer_positions is not None and layer_index == num_hidden_layers - 1:
+      query_input = gather_indexes(tf.reshape(layer_input, [batch_size, seq_length, hidden_size]),
+                                   last_layer_positions)
+      query_length = get_shape_list(last_layer_positions, expected_rank=2)[1]
+      if attention_mask is not None:
+        query_mask = tf.reshape(gather_indexes(attention_mask, last_layer_positions),
+                                [batch_size, query_length, seq_length])
     with tf1.variable_scope("layer_%d" % layer_index):
       with tf1.variable_scope("attention"):
         with tf1.variable_scope("self"):
           attention = attention_layer(
-              from_tensor=layer_input,
+              from_tensor=query_input,
               to_tensor=layer_input,
-              attention_mask=attention_mask,
+              attention_mask=query_mask,
               num_attention_heads=num_attention_heads,
               size_per_head=size_per_head,
               attention_probs_dropout_prob=attention_probs_dropout_prob,
               initializer_range=initializer_range,
               do_return_2d_tensor=True,
               batch_size=batch_size,
-              from_seq_length=seq_length,
+              from_seq_length=query_length,
               to_seq_length=seq_length)
         with tf1.variable_scope("output"):
           attention = dense_layer(attention, hidden_size, name="dense", initializer_range=initializer_range)
           attention = dropout(attention, hidden_dropout_prob)
-          attention = layer_norm(attention + layer_input)
+          attention = layer_norm(attention + query_input)
 
       with tf1.variable_scope("intermediate"):
         intermediate = dense_layer(attention, intermediate_size, name="dense", activation=intermediate_act_fn,
@@ -789,11 +822,10 @@ def transformer_model(input_tensor,
         layer_output = layer_norm(layer_output + attention)
       layer_input = layer_output
       outputs.append(layer_output)
+      output_lengths.append(query_length)
 
-  final_shape = [batch_size, seq_length, hidden_size]
-  if do_return_all_layers:
-    return [tf.reshape(output, final_shape) for output in outputs]
-  return tf.reshape(outputs[-1], final_shape)
+  final = [tf.reshape(output, [batch_size, length, hidden_size]) for output, length in zip(outputs, output_lengths)]
+  return final if do_return_all_layers else final[-1]
 
 
 def get_masked_lm_output(bert_config, input_tensor, output_weights, positions, label_ids, label_weights):
@@ -821,8 +853,15 @@ def get_masked_lm_output(bert_config, input_tensor, output_weights, positions, l
 
 
 def get_masked_lm_logits(bert_config, input_tensor, output_weights, positions):
-  """Logits [batch*max_predictions, vocab_size] of the masked-LM head at `positions` (see get_masked_lm_output)."""
-  input_tensor = tf.cast(gather_indexes(input_tensor, positions), tf.float32)
+  """Logits [batch*max_predictions, vocab_size] of the masked-LM head at `positions` (see get_masked_lm_output).
+
+  `positions` None: `input_tensor` [batch, max_predictions, hidden] already holds the rows at the masked
+  positions (a BertModel built with sequence_output_positions).
+  """
+  if positions is None:
+    input_tensor = tf.cast(reshape_to_matrix(input_tensor), tf.float32)
+  else:
+    input_tensor = tf.cast(gather_indexes(input_tensor, positions), tf.float32)
   output_weights = tf.cast(output_weights, tf.float32)
   with tf1.variable_scope("cls/predictions"):
     with tf1.variable_scope("transform"):

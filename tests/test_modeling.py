@@ -284,6 +284,50 @@ def test_dynamic_shapes_and_one_hot_embeddings_give_the_same_outputs():
   np.testing.assert_allclose(got_dynamic, got_one_hot, atol=1e-5)
 
 
+def _pretraining_loss_and_gradients(config, batch, sequence_output_positions):
+  """Both heads' loss on `batch` with the last layer at every position or only at the masked ones; returns
+  (tensors, gradients by variable name) of a model in scope "bert" (variables shared when built twice)."""
+  input_ids, input_mask, segment_ids, positions = (tf.constant(value) for value in batch)
+  with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+    model = modeling.BertModel(config, False, input_ids, input_mask=input_mask, token_type_ids=segment_ids,
+                               scope="bert",
+                               sequence_output_positions=positions if sequence_output_positions else None)
+    logits = modeling.get_masked_lm_logits(config, model.get_sequence_output(), model.get_embedding_table(),
+                                           None if sequence_output_positions else positions)
+    mlm_loss, _ = modeling.masked_lm_loss(logits, input_ids[:, :NUM_PREDICTIONS], tf.ones(positions.shape))
+    nsp_loss, _, _ = modeling.get_next_sentence_output(config, model.get_pooled_output(),
+                                                       tf.zeros([positions.shape[0]], tf.int32))
+  loss = mlm_loss + nsp_loss
+  variables = tf1.trainable_variables()
+  gradients = dict(zip((v.op.name for v in variables), tf.gradients(loss, variables)))
+  return dict(loss=loss, logits=logits, pooled=model.get_pooled_output(),
+              last=model.get_all_encoder_layers()[-1]), gradients
+
+
+def test_last_layer_only_at_the_masked_positions_gives_the_full_models_numbers():
+  config = _tiny_config(vocab_size=300)
+  input_ids, input_mask, segment_ids, positions = _chinese_batch()
+  input_ids = input_ids % 300
+  # Repeated positions and position 0 ([CLS]: padding predictions of real records point there).
+  positions[1, 1] = positions[1, 0]
+  positions[2, 4] = 0
+  batch = (input_ids, input_mask, segment_ids, positions)
+  with tf.Graph().as_default(), tf1.Session() as sess:
+    full, full_gradients = _pretraining_loss_and_gradients(config, batch, False)
+    sparse, sparse_gradients = _pretraining_loss_and_gradients(config, batch, True)
+    sess.run(tf1.global_variables_initializer())
+    _randomize_all_variables(sess, np.random.RandomState(3))
+    full, sparse, full_gradients, sparse_gradients = sess.run([full, sparse, full_gradients, sparse_gradients])
+  assert sparse["last"].shape == (positions.shape[0], NUM_PREDICTIONS, config.hidden_size)
+  rows = np.take_along_axis(full["last"], positions[:, :, None], axis=1)
+  np.testing.assert_allclose(sparse["last"], rows, rtol=1e-5, atol=1e-5)
+  for name in ("loss", "logits", "pooled"):
+    np.testing.assert_allclose(sparse[name], full[name], rtol=1e-5, atol=1e-5, err_msg=name)
+  assert sorted(sparse_gradients) == sorted(full_gradients)
+  for name, gradient in full_gradients.items():
+    np.testing.assert_allclose(sparse_gradients[name], gradient, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
 def test_config_json_round_trip_and_extra_fields(tmp_path):
   path = tmp_path / "bert_config.json"
   path.write_text(json.dumps(dict(TINY, directionality="bidi")), encoding="utf-8")

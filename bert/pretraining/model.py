@@ -81,9 +81,11 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
         input_mask=features["input_mask"],
         token_type_ids=features["segment_ids"],
         use_one_hot_embeddings=encoder.use_one_hot_embeddings,
-        compute_type=encoder.compute_type)
+        compute_type=encoder.compute_type,
+        # The heads read only the masked positions and [CLS]: the last layer computes only those rows.
+        sequence_output_positions=features["masked_lm_positions"])
     masked_lm_logits = modeling.get_masked_lm_logits(bert_config, model.get_sequence_output(),
-                                                     model.get_embedding_table(), features["masked_lm_positions"])
+                                                     model.get_embedding_table(), None)
     masked_lm_loss, masked_lm_example_loss = modeling.masked_lm_loss(
         masked_lm_logits, features["masked_lm_ids"], features["masked_lm_weights"])
     total_loss = masked_lm_loss
