@@ -103,21 +103,27 @@ def measure_matmul_flops(size, config, min_steps, min_seconds):
   return 2.0 * size ** 3 / seconds
 
 
-def forward_flops_per_sequence(config, seq_length, num_predictions=0):
+def forward_flops_per_sequence(config, seq_length, num_predictions=0, last_layer_rows=None):
   """Model FLOPs of one forward pass of one sequence (matmuls and attention; heads if predictions > 0).
 
   Args:
     config: BertConfig.
     seq_length: tokens per sequence.
     num_predictions: masked-LM positions per sequence (0: encoder only).
+    last_layer_rows: rows the last layer computes (None: all seq_length; pretraining computes only the masked
+      positions and [CLS], see BertModel's sequence_output_positions): the FLOPs executed rather than the
+      model's nominal FLOPs.
 
   Returns:
     float FLOPs.
   """
   hidden, inter, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
-  matmul_params_per_token = layers * (4 * hidden * hidden + 2 * hidden * inter)
-  attention_per_token = layers * 4 * seq_length * hidden
-  flops = seq_length * (2 * matmul_params_per_token + attention_per_token)
+  rows = seq_length if last_layer_rows is None else last_layer_rows
+  # Per computed row: its query, attention output and feed-forward matmuls and its attention over the sequence;
+  # per position: its key and value projections.
+  per_row = 2 * (2 * hidden * hidden + 2 * hidden * inter) + 4 * seq_length * hidden
+  per_position = 2 * 2 * hidden * hidden
+  flops = layers * seq_length * per_position + ((layers - 1) * seq_length + rows) * per_row
   flops += 2 * hidden * hidden  # pooler
   if num_predictions:
     flops += 2 * num_predictions * (hidden * hidden + hidden * config.vocab_size)  # masked-LM head

@@ -15,7 +15,10 @@ and by Google's create_pretraining_data.py; --records picks which to train on.
 
 FLOP utilisation: the train step is counted as 3 x the forward FLOPs of benchmarks/bench_model.py (matmuls,
 attention, pooler, masked-LM and next-sentence heads) and divided by the float32 matmul rate measured in the
-same run (a 2048 x 2048 matmul, best of several samples between the training runs).
+same run (a 2048 x 2048 matmul, best of several samples between the training runs). Two columns: model FLOP
+utilisation counts the model's nominal FLOPs for both programs; executed FLOP utilisation counts what each
+program computes -- the same for Google's, less for ours, whose last layer runs only at the masked positions
+and [CLS] (BertModel's sequence_output_positions; 94% of base's nominal FLOPs, 86% of mini's, 81% of tiny's).
 
 Google's code is downloaded into a temporary directory (pip download --no-deps bert-tensorflow==1.0.4) and run
 there through benchmarks/google_bert.py; it is never installed and never committed.
@@ -133,11 +136,13 @@ def matmul_flops():
   return float(result.stdout.strip().splitlines()[-1])
 
 
-def train_flops_per_step(config_path, batch):
+def train_flops_per_step(config_path, batch, last_layer_rows=None):
+  """3 x the forward FLOPs of a batch: the model's (nominal) FLOPs, or with `last_layer_rows` those executed by
+  a program whose last layer computes only that many rows per sequence."""
   import bench_model  # pylint: disable=g-import-not-at-top
   from bert import modeling  # pylint: disable=g-import-not-at-top
   config = modeling.BertConfig.from_json_file(str(ROOT / config_path))
-  return 3 * batch * bench_model.forward_flops_per_sequence(config, SEQ, PREDS)
+  return 3 * batch * bench_model.forward_flops_per_sequence(config, SEQ, PREDS, last_layer_rows)
 
 
 def main():
@@ -191,6 +196,9 @@ def main():
       for program in [name for name in programs if name != "google"]:
         row["ratio_google_over_%s" % program] = row["google"]["median_s"] / row[program]["median_s"]
       row["train_flops_per_step"] = train_flops_per_step(config, batch)
+      # This project's last layer runs only at the masked positions and [CLS] (BertModel's
+      # sequence_output_positions); Google's executes the nominal FLOPs.
+      row["ours_executed_flops_per_step"] = train_flops_per_step(config, batch, last_layer_rows=PREDS + 1)
       rows.append(row)
       # Written after every row (marked incomplete), so a long run that is stopped keeps what it measured.
       file_io.write_json_atomically(args.output_json, make_result(rows, peaks, args, complete=False))
@@ -206,7 +214,11 @@ def make_result(rows, peaks, args, complete):
   for row in rows:
     for program in PROGRAMS:
       if program in row:
+        # Model FLOP utilisation (the nominal FLOPs per step, as "MFU" is defined) and hardware FLOP utilisation
+        # (the FLOPs the program executes); they differ only for ours, which skips most of the last layer.
+        executed = row["train_flops_per_step"] if program == "google" else row["ours_executed_flops_per_step"]
         row[program]["flop_utilisation"] = row["train_flops_per_step"] / row[program]["median_s"] / peak
+        row[program]["executed_flop_utilisation"] = executed / row[program]["median_s"] / peak
   return {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
           "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(), "cpu_flags": machine.cpu_flags()},
           "matmul_flops_per_s": peak, "matmul_samples": peaks, "sequence_length": SEQ,
@@ -215,15 +227,16 @@ def make_result(rows, peaks, args, complete):
 
 def format_table(result):
   """Markdown: one line per model, records and program, with its ratio to Google's run of the same row."""
-  lines = ["| model | records | batch | program | s/step (median, min-max) | Google / this | FLOP utilisation |",
-           "|---|---|---|---|---|---|---|"]
+  lines = ["| model | records | batch | program | s/step (median, min-max) | Google / this | model FLOP utilisation "
+           "| executed FLOP utilisation |", "|---|---|---|---|---|---|---|---|"]
   names = {"google": "Google's", "ours": "ours", "ours_xla": "ours --use_xla"}
   for row in result["rows"]:
     for program in [name for name in PROGRAMS if name in row]:
       run = row[program]
-      lines.append("| %s | %s | %d | %s | %.4f (%.4f-%.4f) | %.2f | %.1f%% |" % (
+      lines.append("| %s | %s | %d | %s | %.4f (%.4f-%.4f) | %.2f | %.1f%% | %.1f%% |" % (
           row["model"], row["records"], row["batch"], names[program], run["median_s"], run["min_s"],
-          run["max_s"], row["google"]["median_s"] / run["median_s"], 100 * run["flop_utilisation"]))
+          run["max_s"], row["google"]["median_s"] / run["median_s"], 100 * run["flop_utilisation"],
+          100 * run["executed_flop_utilisation"]))
   lines.append("float32 matmul peak measured in the run: %.1f GFLOP/s; CPU flags: %s" % (
       result["matmul_flops_per_s"] / 1e9, " ".join(result["machine"]["cpu_flags"])))
   return "\n".join(lines)
