@@ -391,13 +391,13 @@ def _ratios(runs):
       ratios["same_output_fast_records_vs_python_x%d" % repeats] = (
           python["output_sha_prefix"] == ours["output_sha_prefix"])
   by_key = {(r["repeats"], r["workers"]): r for r in runs if r["program"] == "ours"}
+  smallest = min((repeats for repeats, _ in by_key), default=None)
   for (repeats, workers), run in by_key.items():
     one = by_key.get((repeats, 1))
     if workers > 1 and one:
       ratios["speedup_%dw_vs_1w_x%d" % (workers, repeats)] = round(run["kb_per_s"] / one["kb_per_s"], 2)
       ratios["same_output_%dw_vs_1w_x%d" % (workers, repeats)] = run["output_sha_prefix"] == one["output_sha_prefix"]
-    small = by_key.get((min(r for r, _ in by_key), workers))
-    small_one = by_key.get((min(r for r, _ in by_key), 1))
+    small, small_one = by_key.get((smallest, workers)), by_key.get((smallest, 1))
     if workers > 1 and one and small and small_one and repeats > small["repeats"]:
       # The same speed-up with start-up excluded: the extra wall time the larger corpus takes, 1 worker over
       # `workers` (interpreter, imports, vocabulary and dictionary loading cancel out, as in the training

@@ -316,16 +316,16 @@ class BertModel(object):
             initializer_range=config.initializer_range,
             do_return_all_layers=True,
             last_layer_positions=last_layer_positions)
-        # The pooler's input: [CLS], row 0 of the last layer (also with last_layer_positions, which starts there).
-        first_token = tf.squeeze(layer_outputs[-1][:, 0:1, :], axis=1)
+        last_layer = layer_outputs[-1]  # row 0 is [CLS], also with last_layer_positions (which start there)
         if last_layer_positions is not None:
-          layer_outputs[-1] = layer_outputs[-1][:, 1:, :]
+          layer_outputs[-1] = last_layer[:, 1:, :]
         self.all_encoder_layers = [tf.cast(layer, tf.float32) for layer in layer_outputs]
       self.sequence_output = self.all_encoder_layers[-1]
 
       with tf1.variable_scope("pooler"):
         # The pooled vector is the [CLS] position through a tanh dense layer; pretraining trains it on the
         # next-sentence task, which is why it is a useful sentence representation.
+        first_token = tf.squeeze(last_layer[:, 0:1, :], axis=1)
         pooled = dense_layer(first_token, config.hidden_size, name="dense", activation=tf.tanh,
                              initializer_range=config.initializer_range)
         self.pooled_output = tf.cast(pooled, tf.float32)

@@ -85,7 +85,7 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate, num_train_step
         # The heads read only the masked positions and [CLS]: the last layer computes only those rows.
         sequence_output_positions=features["masked_lm_positions"])
     masked_lm_logits = modeling.get_masked_lm_logits(bert_config, model.get_sequence_output(),
-                                                     model.get_embedding_table(), None)
+                                                     model.get_embedding_table(), positions=None)
     masked_lm_loss, masked_lm_example_loss = modeling.masked_lm_loss(
         masked_lm_logits, features["masked_lm_ids"], features["masked_lm_weights"])
     total_loss = masked_lm_loss
