@@ -115,6 +115,11 @@ def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="
     dict of measurements.
   """
   output = os.path.join(output_dir, "out_%s_w%d.tfrecord" % (program, workers))
+  # Every run writes a new file: replacing the previous run's (ext4 frees its 420 MB during the rename) would
+  # time the file system's clean-up of the last run, not the making of this one.
+  for stale in (output, output + ".stats.json"):
+    if os.path.exists(stale):
+      os.remove(stale)
   command = _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root)
   use_time = os.path.exists(TIME_BINARY)
   if use_time:

@@ -133,3 +133,24 @@ def test_full_disk_at_close_is_one_error_and_nothing_is_committed(tmp_path, monk
   assert raised.value.errno == errno.ENOSPC and raised.value.__context__ is None  # not chained to a second one
   writer.abort()
   assert os.listdir(tmp_path) == []
+
+
+def test_atomic_file_hands_its_data_to_the_disk_while_it_is_written(tmp_path, monkeypatch):
+  monkeypatch.setattr(tfrecord, "WRITE_BACK_BYTES", 1000)
+  advised = []
+
+  def advise(descriptor, offset, length, advice):
+    assert os.fstat(descriptor).st_size >= offset + length  # only bytes already handed to the kernel
+    advised.append((offset, length, advice))
+    if len(advised) == 2:
+      raise OSError(22, "Invalid argument")  # a file system without it: the data is still all written
+
+  monkeypatch.setattr(tfrecord.os, "posix_fadvise", advise, raising=False)
+  data = os.urandom(3500)
+  writer = tfrecord.AtomicFile(str(tmp_path / "out.bin"))
+  for start in range(0, len(data), 700):
+    writer.write(data[start:start + 700])
+  writer.commit()
+  assert (tmp_path / "out.bin").read_bytes() == data
+  # Each call covers the bytes since the last one and the range before them (on the disk by then: dropped).
+  assert advised == [(0, 1400, os.POSIX_FADV_DONTNEED), (0, 2800, os.POSIX_FADV_DONTNEED)]

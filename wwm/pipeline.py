@@ -42,6 +42,7 @@ from wwm import fast_records
 from wwm import instances as instances_lib
 from wwm import masking
 from wwm import record_schema as schema
+from wwm import record_transport
 from wwm import shards
 from wwm import tfrecord
 
@@ -635,30 +636,37 @@ def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None, func
   # freezing them keeps the garbage collector from writing to (and so copying) their pages in every worker.
   gc.freeze()
   function = function or process_chunk
+  channel = record_transport.Channel()
   mp_context = multiprocessing.get_context("fork")
   with concurrent.futures.ProcessPoolExecutor(max_workers=num_workers, mp_context=mp_context,
                                               initializer=_init_worker, initargs=(context, os.getpid())) as pool:
     workers = []
+    pending = collections.deque()  # (sequence, future)
     try:
-      pending = collections.deque()
-      for chunk in chunks:
-        pending.append(pool.submit(function, chunk))
+      for sequence, chunk in enumerate(chunks):
+        pending.append((sequence, pool.submit(_process_and_send, function, chunk, channel.path_of(sequence))))
         if not workers:
           workers = _forked_workers(pool)
         if len(pending) >= 2 * num_workers:
-          yield _result(pending.popleft(), workers, check)
+          yield _next_result(pending, workers, check)
       while pending:
-        yield _result(pending.popleft(), workers, check)
+        yield _next_result(pending, workers, check)
     except concurrent.futures.process.BrokenProcessPool:
       message = _dead_worker_message(workers)  # before _stop_workers kills the others too
-      _stop_workers(pool)
+      _stop_workers(pool, channel, pending)
       # A SIGTERM or Ctrl-C sent to the whole process group ends the workers too, and the pool may notice
       # their end before this process's own signal is checked: then the signal, not the workers, is the cause.
       check()
       raise RunAborted(message) from None
     except BaseException:  # an error, SIGTERM, Ctrl-C, or the consumer closing this generator
-      _stop_workers(pool)
+      _stop_workers(pool, channel, pending)
       raise
+
+
+def _process_and_send(function, item, path):
+  """In a worker: function(item), its records handed over through `path` (see wwm/record_transport.py)."""
+  result = function(item)
+  return result._replace(records=record_transport.send(result.records, path))
 
 
 def _forked_workers(pool):
@@ -676,25 +684,35 @@ def _forked_workers(pool):
   return list((getattr(pool, "_processes", None) or {}).values())
 
 
+def _next_result(pending, workers, check):
+  """The result of the oldest item in `pending`, which it leaves only once its records are received."""
+  result = _result(pending[0][1], workers, check)
+  pending.popleft()
+  return result
+
+
 def _result(future, workers, check):
   """future.result(), calling check() meanwhile and noticing a dead worker even if the pool's reader thread
   has not (see _forked_workers)."""
   while True:
     check()
     try:
-      return future.result(timeout=WAIT_TICK_SECONDS)
+      result = future.result(timeout=WAIT_TICK_SECONDS)
+      return result._replace(records=record_transport.receive(result.records))
     except concurrent.futures.TimeoutError:
       # Workers only end at shutdown, after the last result: one that has ended now has died.
       if any(process.exitcode is not None for process in workers):
         raise concurrent.futures.process.BrokenProcessPool("a worker process died") from None
 
 
-def _stop_workers(pool):
-  """Kills the pool's workers (their results are being thrown away) rather than waiting for their chunks."""
+def _stop_workers(pool, channel, pending):
+  """Kills the pool's workers (their results are being thrown away) rather than waiting for their chunks, then
+  removes the shared-memory files of the chunks in flight."""
   # Python 3.9-3.13 have no public way to do this; a missing attribute only means waiting for the chunks.
   for process in list((getattr(pool, "_processes", None) or {}).values()):
     process.kill()
   pool.shutdown(wait=True, cancel_futures=True)
+  channel.discard(sequence for sequence, _ in pending)
 
 
 def _dead_worker_message(workers, timeout=2.0):

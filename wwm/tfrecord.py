@@ -161,6 +161,10 @@ def temporary_path(path):
   return path + ".tmp"
 
 
+# AtomicFile starts writing its data to the disk after every this many bytes (see AtomicFile._write_back).
+WRITE_BACK_BYTES = 16 << 20
+
+
 class AtomicFile(object):
   """A binary file written to `temporary_path(path)` and renamed to `path` only by commit().
 
@@ -175,10 +179,38 @@ class AtomicFile(object):
     self.temp_path = temporary_path(path)
     make_parent_directory(path)
     self._file = open(self.temp_path, "wb")
+    self._size = 0
+    # _write_back has handed the bytes before _written_back to the disk, the last time from _last_range_start.
+    self._last_range_start = self._written_back = 0
 
   def write(self, data):
     """Appends bytes."""
     self._file.write(data)
+    self._size += len(data)
+    if self._size - self._written_back >= WRITE_BACK_BYTES:
+      self._write_back()
+
+  def _write_back(self):
+    """Starts writing the bytes appended since the last call to the disk, and drops those already on it from
+    the page cache.
+
+    Why: the kernel keeps gigabytes of an output dirty in memory until close()'s fsync, which then waits for
+    all of it after the last record, when nothing else runs (a quarter of a second for the 420 MB made from
+    25 MB of text, a twentieth of a 2-worker run), and the cache fills with data nobody reads again. Linux's
+    POSIX_FADV_DONTNEED starts write-out of dirty pages in the range without waiting and evicts the clean ones,
+    so the disk works while the records are made, fsync finds only the last few megabytes, and the memory is
+    reused. Elsewhere it is only a hint (or missing): the bytes written are the same.
+    """
+    self._file.flush()
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+      # From the previous range on: it has likely reached the disk since it was started, and can be dropped.
+      start = self._last_range_start
+      try:
+        advise(self._file.fileno(), start, self._size - start, os.POSIX_FADV_DONTNEED)
+      except OSError:  # a file system without it; the data is written at close() as always
+        pass
+    self._last_range_start, self._written_back = self._written_back, self._size
 
   def close(self):
     """Flushes the data to disk and closes the temporary; an OSError here (disk full) means it is incomplete."""
