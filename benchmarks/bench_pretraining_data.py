@@ -402,6 +402,12 @@ def _ratios(runs):
     if workers > 1 and one:
       ratios["speedup_%dw_vs_1w_x%d" % (workers, repeats)] = round(run["kb_per_s"] / one["kb_per_s"], 2)
       ratios["same_output_%dw_vs_1w_x%d" % (workers, repeats)] = run["output_sha_prefix"] == one["output_sha_prefix"]
+      if len(run["wall_seconds_each"]) > 1:
+        # Each round's 1-worker run over the `workers` run right after it, median over the rounds: a shared host's
+        # speed drifts by 10-20% between minutes, which moves both runs of a round alike but not the medians of
+        # runs minutes apart.
+        paired = sorted(a / b for a, b in zip(one["wall_seconds_each"], run["wall_seconds_each"]))
+        ratios["speedup_%dw_vs_1w_x%d_paired" % (workers, repeats)] = round(_median(paired), 2)
     small, small_one = by_key.get((smallest, workers)), by_key.get((smallest, 1))
     if workers > 1 and one and small and small_one and repeats > small["repeats"]:
       # The same speed-up with start-up excluded: the extra wall time the larger corpus takes, 1 worker over
@@ -415,6 +421,11 @@ def _ratios(runs):
       ratios["peak_tree_rss_x%d_vs_x%d_%dw" % (repeats, small["repeats"], workers)] = round(
           run["peak_tree_rss_mb"] / small["peak_tree_rss_mb"], 3)
   return ratios
+
+
+def _median(values):
+  middle = len(values) // 2
+  return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def _print_table(runs, ratios):
