@@ -56,8 +56,8 @@ flags.DEFINE_bool("no_nsp", False, "RoBERTa style: no next-sentence pairs; pack 
                   "max_seq_length across document boundaries (a [SEP] between documents); labels are 0.")
 flags.DEFINE_bool("dynamic_masking", False, "Write unmasked sequences plus an int64 word_ids feature (word "
                   "index per position, -1 for [CLS]/[SEP]/padding) so masks can be drawn each epoch.")
-flags.DEFINE_integer("num_workers", None, "Worker processes (default: all CPU cores). The output is "
-                     "byte-identical for any value.")
+flags.DEFINE_integer("num_workers", None, "Processes making records (default: all CPU cores): this one and "
+                     "N-1 forked workers. The output is byte-identical for any value.")
 flags.DEFINE_integer("num_output_shards", 1, "Split a single --output_file into this many shards "
                      "(NAME-00000-of-0000N), each a contiguous 1/N of the input, committed on its own with a "
                      "NAME-0000i-of-0000N.manifest.json; a rerun keeps complete shards and builds the rest.")

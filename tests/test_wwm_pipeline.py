@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -308,7 +309,8 @@ def send_half_a_result_and_die(chunk, context=None):
 pipeline.process_chunk = send_half_a_result_and_die
 chunks = [pipeline.Chunk(0, i, [["x"]], 1) for i in range(4)]
 try:
-  list(pipeline._ordered_parallel_map(iter(chunks), None, 2))
+  # 3 = this process and 2 forked workers, which take all 4 chunks (2 each in flight): none is done here.
+  list(pipeline._ordered_parallel_map(iter(chunks), None, 3))
 except pipeline.RunAborted as e:
   print("error: %s" % e)
 """
@@ -327,3 +329,23 @@ def test_worker_dying_halfway_through_sending_a_result_is_an_error_not_a_hang():
     raise AssertionError("the run hangs after a worker died while sending its result")
   assert popen.returncode == 0 and "Traceback" not in stderr, stderr
   assert re.fullmatch(r"error: worker process \d+ exited with status 1; nothing was written\n", stdout), stdout
+
+
+def _record_which_process(chunk, context=None):
+  """A stand-in for process_chunk: its record names the process that made it, after 20 ms of "work"."""
+  time.sleep(0.02)
+  return pipeline.ChunkResult(chunk.first_document_index, str(os.getpid()).encode(), 1, {}, chunk.num_bytes)
+
+
+def test_the_main_process_makes_records_too_and_results_stay_in_input_order():
+  # 2 = this process and one forked worker: while the worker holds two chunks, this one takes the next itself.
+  chunks = [pipeline.Chunk(0, i, [["x"]], 1) for i in range(40)]
+  results = list(pipeline._ordered_parallel_map(iter(chunks), None, 2, function=_record_which_process))
+  assert [result.file_index for result in results] == list(range(40))
+  makers = collections.Counter(int(bytes(result.records)) for result in results)
+  assert set(makers) - {os.getpid()} and makers[os.getpid()] >= 10, makers
+  # A chunk much larger than what the worker holds goes to the worker: done here, it would leave the worker
+  # idle meanwhile.
+  chunks = [pipeline.Chunk(0, 0, [["x"]], 1), pipeline.Chunk(0, 1, [["x"]], 1), pipeline.Chunk(0, 2, [["x"]], 1000)]
+  results = list(pipeline._ordered_parallel_map(iter(chunks), None, 2, function=_record_which_process))
+  assert int(bytes(results[2].records)) != os.getpid()

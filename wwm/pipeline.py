@@ -628,26 +628,43 @@ def process_spec(spec, context=None):
   return result._replace(stats=dict(read_stats))
 
 
-def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None, function=None):
-  """`function` (default process_chunk, looked up when called) over `chunks` in `num_workers` processes; results in input order, 2 chunks per worker in
-  flight at most (so reading never runs ahead of writing). `check` is called while waiting (it may raise to
-  stop the run); a dead worker raises RunAborted. Stopping for any reason kills the workers."""
+def _ordered_parallel_map(items, context, num_workers, check=lambda: None, function=None):
+  """`function` (default process_chunk, looked up when called) over `items` by this process and
+  `num_workers` - 1 forked workers; results in input order.
+
+  The forked workers are kept about two items ahead each: an item goes to them while they hold fewer than two
+  unfinished items each, or fewer than twice the item's bytes each; otherwise this process works on it itself,
+  after writing the results that are ready. So `num_workers` processes make records, one per core: the
+  writer's reading and writing fit between its own items instead of taking turns with a worker on a core (2
+  workers and a writer made 2 cores run 3 processes), and only the forked workers' items pay for the hand-over
+  (pickling the chunk, wwm/record_transport.py for the records). At most 4 * num_workers results wait to be
+  written, so reading never runs far ahead of writing. `check` is called while waiting (it may raise to stop
+  the run); a dead worker raises RunAborted. Stopping for any reason kills the workers.
+  """
   # Objects that exist now (jieba's ~600k-entry dictionary above all) are inherited by the forked workers;
   # freezing them keeps the garbage collector from writing to (and so copying) their pages in every worker.
   gc.freeze()
   function = function or process_chunk
+  forked = num_workers - 1
   channel = record_transport.Channel()
   mp_context = multiprocessing.get_context("fork")
-  with concurrent.futures.ProcessPoolExecutor(max_workers=num_workers, mp_context=mp_context,
+  with concurrent.futures.ProcessPoolExecutor(max_workers=forked, mp_context=mp_context,
                                               initializer=_init_worker, initargs=(context, os.getpid())) as pool:
     workers = []
-    pending = collections.deque()  # (sequence, future)
+    pending = collections.deque()  # _Pending, in input order
     try:
-      for sequence, chunk in enumerate(chunks):
-        pending.append((sequence, pool.submit(_process_and_send, function, chunk, channel.path_of(sequence))))
-        if not workers:
-          workers = _forked_workers(pool)
-        if len(pending) >= 2 * num_workers:
+      for sequence, item in enumerate(items):
+        while pending and pending[0].ready():
+          yield _next_result(pending, workers, check)
+        queued = [entry for entry in pending if not entry.ready()]
+        if len(queued) < 2 * forked or sum(entry.num_bytes for entry in queued) < 2 * forked * item.num_bytes:
+          future = pool.submit(_process_and_send, function, item, channel.path_of(sequence))
+          pending.append(_Pending(sequence, item.num_bytes, future, None))
+          if not workers:
+            workers = _forked_workers(pool)
+        else:
+          pending.append(_Pending(sequence, item.num_bytes, None, function(item, context)))
+        if len(pending) >= 4 * num_workers:
           yield _next_result(pending, workers, check)
       while pending:
         yield _next_result(pending, workers, check)
@@ -661,6 +678,13 @@ def _ordered_parallel_map(chunks, context, num_workers, check=lambda: None, func
     except BaseException:  # an error, SIGTERM, Ctrl-C, or the consumer closing this generator
       _stop_workers(pool, channel, pending)
       raise
+
+
+class _Pending(collections.namedtuple("_Pending", ["sequence", "num_bytes", "future", "result"])):
+  """An item of _ordered_parallel_map: sent to the workers (future) or done by this process (result)."""
+
+  def ready(self):
+    return self.future is None or self.future.done()
 
 
 def _process_and_send(function, item, path):
@@ -686,7 +710,8 @@ def _forked_workers(pool):
 
 def _next_result(pending, workers, check):
   """The result of the oldest item in `pending`, which it leaves only once its records are received."""
-  result = _result(pending[0][1], workers, check)
+  oldest = pending[0]
+  result = oldest.result if oldest.future is None else _result(oldest.future, workers, check)
   pending.popleft()
   return result
 
@@ -712,7 +737,7 @@ def _stop_workers(pool, channel, pending):
   for process in list((getattr(pool, "_processes", None) or {}).values()):
     process.kill()
   pool.shutdown(wait=True, cancel_futures=True)
-  channel.discard(sequence for sequence, _ in pending)
+  channel.discard(entry.sequence for entry in pending if entry.future is not None)
 
 
 def _dead_worker_message(workers, timeout=2.0):
@@ -1079,7 +1104,8 @@ def _summary(options, stats, instances_per_file, total_bytes, seconds):
   summary["input_bytes"] = total_bytes
   summary["seconds"] = round(seconds, 3)
   own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-  # CPU of this process (reading, writing, and all the work when num_workers=1) and of finished workers.
+  # CPU of this process (reading, writing, and its share of the chunks: all of them when num_workers=1) and of
+  # the forked workers.
   summary["cpu_seconds_main"] = round(own.ru_utime + own.ru_stime, 3)
   summary["cpu_seconds_workers"] = round(children.ru_utime + children.ru_stime, 3)
   summary["input_kb_per_second"] = round(total_bytes / 1e3 / max(seconds, 1e-9), 1)
