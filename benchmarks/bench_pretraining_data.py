@@ -19,7 +19,10 @@ The floor and ours run --runs times (default 3), alternating, and each row is th
 Google's script and the --nofast_records run, which take minutes, run once. Ratios compare runs of the same
 invocation: ours with 1 worker vs Google's (wall and CPU), the C extension vs
 the Python records (CPU), 2 workers vs 1 (same size; and with start-up excluded, the extra wall time of 25 MB
-over 2.5 MB on 1 worker over that on 2), 25 MB vs 2.5 MB (same workers). The 25 MB input repeats
+over 2.5 MB on 1 worker over that on 2), 25 MB vs 2.5 MB (same workers). Because a shared host's speed drifts
+between minutes, the worker ratios also come "paired" (each round's 1-worker run over the run right after it,
+median over rounds), and each round also runs the pair: two 1-worker runs of ours at the same time, whose
+speed over one alone is what this host gives two independent processes, so the most 2 workers can reach. The 25 MB input repeats
 the 2.5 MB one, so the tokenizer's per-word cache hits more often than on 25 MB of distinct text; Google's
 script has no such cache.
 There is no timed assert. Prints a table and writes benchmarks/results/bench_pretraining_data.json.
@@ -109,58 +112,70 @@ def _command(program, corpus, output, workers, dupe_factor, max_seq_length, goog
 
 
 def run_once(corpus, workers, output_dir, dupe_factor, max_seq_length, program="ours", google_root=None):
-  """Runs one script once (program "ours", "ours_python", "google" or "floor"; the last two single-process).
+  """Runs one script once (program "ours", "ours_python", "google" or "floor"; the last two single-process), or,
+  for program "pair", two 1-worker runs of ours at the same time (the host's own speed-up for two independent
+  processes: the most 2 workers could reach there).
 
   Returns:
-    dict of measurements.
+    dict of measurements (for "pair": wall until both ended, CPU of both, the larger peak RSS).
   """
-  output = os.path.join(output_dir, "out_%s_w%d.tfrecord" % (program, workers))
+  copies = ("a", "b") if program == "pair" else ("",)
+  outputs = [os.path.join(output_dir, "out_%s%s_w%d.tfrecord" % (program, copy, workers)) for copy in copies]
   # Every run writes a new file: replacing the previous run's (ext4 frees its 420 MB during the rename) would
   # time the file system's clean-up of the last run, not the making of this one.
-  for stale in (output, output + ".stats.json"):
+  for stale in [name for output in outputs for name in (output, output + ".stats.json")]:
     if os.path.exists(stale):
       os.remove(stale)
-  command = _command(program, corpus, output, workers, dupe_factor, max_seq_length, google_root)
   use_time = os.path.exists(TIME_BINARY)
-  if use_time:
-    command = [TIME_BINARY, "-v"] + command
+  commands = []
+  for output in outputs:
+    command = _command("ours" if program == "pair" else program, corpus, output, workers, dupe_factor,
+                       max_seq_length, google_root)
+    commands.append([TIME_BINARY, "-v"] + command if use_time else command)
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.time()
-  process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for command in commands]
   peak_tree = [0]
 
   def sample():
-    while process.poll() is None:
-      peak_tree[0] = max(peak_tree[0], _tree_rss_kb(process.pid))
+    while any(process.poll() is None for process in processes):
+      peak_tree[0] = max(peak_tree[0], sum(_tree_rss_kb(process.pid) for process in processes))
       time.sleep(0.1)
 
   sampler = threading.Thread(target=sample, daemon=True)
   sampler.start()
-  _, stderr = process.communicate()
+  stderrs = [process.communicate()[1] for process in processes]
   wall = time.time() - start
   sampler.join()
   after = resource.getrusage(resource.RUSAGE_CHILDREN)
-  if process.returncode != 0:
-    raise SystemExit("%s create_pretraining_data.py failed:\n%s" % (program, stderr[-3000:]))
+  for process, stderr in zip(processes, stderrs):
+    if process.returncode != 0:
+      raise SystemExit("%s create_pretraining_data.py failed:\n%s" % (program, stderr[-3000:]))
   cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
   max_rss_kb = after.ru_maxrss
   if use_time:
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
-    max_rss_kb = int(match.group(1))
+    max_rss_kb = max(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
+                     for stderr in stderrs)
   if program == "google":
-    instances = int(re.findall(r"Wrote (\d+) total instances", stderr)[-1])
+    instances = int(re.findall(r"Wrote (\d+) total instances", stderrs[0])[-1])
   elif program == "floor":
     instances = 0  # it makes none (data_floor.py)
   else:
-    instances = json.load(open(output + ".stats.json", encoding="utf-8"))["instances"]
+    instances = json.load(open(outputs[0] + ".stats.json", encoding="utf-8"))["instances"]
   size = os.path.getsize(corpus)
+  instances *= len(outputs)
+  total_kb = size * len(outputs) / 1e3  # a pair makes the corpus twice
+  digests = [_file_digest(output) for output in outputs] if program != "floor" else [None]
+  if len(set(digests)) != 1:
+    raise SystemExit("the two runs of the pair wrote different bytes: %s" % digests)
   return {
       "program": program, "input_mb": round(size / 1e6, 2), "workers": workers, "wall_seconds": round(wall, 2),
-      "cpu_seconds": round(cpu, 2), "kb_per_s": round(size / 1e3 / wall, 1),
-      "kb_per_cpu_s": round(size / 1e3 / cpu, 1), "instances": instances,
+      "cpu_seconds": round(cpu, 2), "kb_per_s": round(total_kb / wall, 1),
+      "kb_per_cpu_s": round(total_kb / cpu, 1), "instances": instances,
       "instances_per_s": round(instances / wall, 1), "peak_rss_mb": round(max_rss_kb / 1024, 1),
       "peak_tree_rss_mb": round(peak_tree[0] / 1024, 1), "rss_source": "time -v" if use_time else "ru_maxrss",
-      "output_sha_prefix": None if program == "floor" else _file_digest(output),
+      "output_sha_prefix": digests[0],
   }
 
 
@@ -310,6 +325,8 @@ def main():
                       "tokenizing and segmenting alone, the least any exact Chinese WWM pipeline must do)")
   parser.add_argument("--no_python_records", action="store_true", help="skip the single-worker run with "
                       "--nofast_records (records built by the Python code, not the C extension)")
+  parser.add_argument("--no_pair", action="store_true", help="skip the pair: two 1-worker runs of ours at once, "
+                      "the speed-up two independent processes get on this host (what 2 workers can reach there)")
   parser.add_argument("--verify_tokenizer", action="store_true")
   parser.add_argument("--verify_segmenter", action="store_true")
   parser.add_argument("--output_json", default=None, help="default: benchmarks/results/"
@@ -335,6 +352,8 @@ def main():
       for repeats in sizes:
         corpus, _ = build_corpus(temp, repeats, limit_bytes=200000 if args.quick else None)
         plan = [("ours", int(w)) for w in args.workers.split(",")]
+        if not args.no_pair:
+          plan.append(("pair", 1))
         if not args.no_python_records:
           plan.insert(0, ("ours_python", 1))
         if not args.no_floor:
@@ -402,12 +421,15 @@ def _ratios(runs):
     if workers > 1 and one:
       ratios["speedup_%dw_vs_1w_x%d" % (workers, repeats)] = round(run["kb_per_s"] / one["kb_per_s"], 2)
       ratios["same_output_%dw_vs_1w_x%d" % (workers, repeats)] = run["output_sha_prefix"] == one["output_sha_prefix"]
-      if len(run["wall_seconds_each"]) > 1:
-        # Each round's 1-worker run over the `workers` run right after it, median over the rounds: a shared host's
-        # speed drifts by 10-20% between minutes, which moves both runs of a round alike but not the medians of
-        # runs minutes apart.
-        paired = sorted(a / b for a, b in zip(one["wall_seconds_each"], run["wall_seconds_each"]))
-        ratios["speedup_%dw_vs_1w_x%d_paired" % (workers, repeats)] = round(_median(paired), 2)
+      ratios["speedup_%dw_vs_1w_x%d_paired" % (workers, repeats)] = _paired(one, run)
+    pair = next((r for r in runs if r["program"] == "pair" and r["repeats"] == repeats), None)
+    if workers == 1 and pair:
+      # The host's own scaling: two independent 1-worker runs at once over one alone (a shared machine's two
+      # cores may not give 2x), and below how much of it the 2-worker run reaches.
+      ratios["pair_vs_1w_x%d" % repeats] = round(pair["kb_per_s"] / run["kb_per_s"], 2)
+      ratios["pair_vs_1w_x%d_paired" % repeats] = _paired(run, pair, factor=2)
+    if workers == 2 and pair:
+      ratios["speedup_2w_share_of_pair_x%d" % repeats] = round(run["kb_per_s"] / pair["kb_per_s"], 2)
     small, small_one = by_key.get((smallest, workers)), by_key.get((smallest, 1))
     if workers > 1 and one and small and small_one and repeats > small["repeats"]:
       # The same speed-up with start-up excluded: the extra wall time the larger corpus takes, 1 worker over
@@ -421,6 +443,14 @@ def _ratios(runs):
       ratios["peak_tree_rss_x%d_vs_x%d_%dw" % (repeats, small["repeats"], workers)] = round(
           run["peak_tree_rss_mb"] / small["peak_tree_rss_mb"], 3)
   return ratios
+
+
+def _paired(slower, faster, factor=1):
+  """Each round's wall time of `slower` over that of `faster` (which did `factor` times the work), median over
+  the rounds: a shared host's speed drifts by 10-20% between minutes, which moves both runs of a round alike
+  but not the medians of runs minutes apart."""
+  return round(_median(sorted(factor * a / b for a, b in zip(slower["wall_seconds_each"],
+                                                               faster["wall_seconds_each"]))), 2)
 
 
 def _median(values):
