@@ -39,6 +39,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -449,13 +450,8 @@ def _paired(slower, faster, factor=1):
   """Each round's wall time of `slower` over that of `faster` (which did `factor` times the work), median over
   the rounds: a shared host's speed drifts by 10-20% between minutes, which moves both runs of a round alike
   but not the medians of runs minutes apart."""
-  return round(_median(sorted(factor * a / b for a, b in zip(slower["wall_seconds_each"],
-                                                               faster["wall_seconds_each"]))), 2)
-
-
-def _median(values):
-  middle = len(values) // 2
-  return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+  return round(statistics.median(factor * a / b for a, b in zip(slower["wall_seconds_each"],
+                                                                  faster["wall_seconds_each"])), 2)
 
 
 def _print_table(runs, ratios):

@@ -109,8 +109,8 @@ def _process_exists(pid):
     os.kill(pid, 0)
   except ProcessLookupError:
     return False
-  except PermissionError:  # another user's process
-    return True
+  except PermissionError:  # it exists, as another user's process
+    pass
   return True
 
 
